@@ -1,0 +1,39 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { EDGE_LOCAL_FAMILIES } from "../events/subjects.ts";
+
+const TEMPLATE = fileURLToPath(new URL("../../edge-runtime/leaf.conf.template", import.meta.url));
+
+export interface EdgeConfigValues {
+  edgeId: string;
+  host: string;
+  clientPort: number;
+  monitorPort: number;
+  storeDir: string;
+  servicePassword: string;
+  leafPassword: string;
+  hubHost: string;
+  hubLeafPort: number;
+}
+
+/** Render `edge-runtime/leaf.conf.template` for one edge. Every placeholder must be filled. */
+export function renderEdgeConfig(values: EdgeConfigValues): string {
+  const replacements: Record<string, string> = {
+    EDGE_ID: values.edgeId,
+    HOST: values.host,
+    CLIENT_PORT: String(values.clientPort),
+    MONITOR_PORT: String(values.monitorPort),
+    STORE_DIR: values.storeDir,
+    SERVICE_PASSWORD: values.servicePassword,
+    LEAF_PASSWORD: values.leafPassword,
+    HUB_HOST: values.hubHost,
+    HUB_LEAF_PORT: String(values.hubLeafPort),
+    LOCAL_SUBJECTS: EDGE_LOCAL_FAMILIES.map((s) => JSON.stringify(s)).join(", "),
+  };
+  const rendered = readFileSync(TEMPLATE, "utf8").replace(/\{\{([A-Z_]+)\}\}/g, (match, key: string) => {
+    const value = replacements[key];
+    if (value === undefined) throw new Error(`leaf.conf.template: unknown placeholder ${match}`);
+    return value;
+  });
+  return rendered;
+}

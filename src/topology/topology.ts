@@ -1,0 +1,206 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
+import { TopologyError } from "../errors.ts";
+import { EdgeId, edgeDomain } from "../ids.ts";
+import { silentLogger, type Logger } from "../log.ts";
+import { renderEdgeConfig } from "./edge-config.ts";
+import { loadOrCreateCredentials, topologyPath, type Credentials, type TopologyFile } from "./files.ts";
+import { freePort, STANDARD_PORTS } from "./ports.ts";
+import { NatsServerProcess } from "./server.ts";
+
+const HUB_CONFIG = fileURLToPath(new URL("../../nats-server.conf", import.meta.url));
+
+export interface TopologyOptions {
+  /** State directory: stores, configs, logs, topology.json (default `.tide`). */
+  dir?: string;
+  /** Edge ids, or a count (ids `1`..`N`). */
+  edges?: number | readonly string[];
+  /** `standard` = NATS's usual ports (tide up); `free` = OS-chosen ports (tests). */
+  ports?: "standard" | "free";
+  host?: string;
+  logger?: Logger;
+}
+
+/** A running hub and its edge leaf nodes. */
+export interface Topology {
+  readonly file: TopologyFile;
+  readonly credentials: Credentials;
+  /** Server names: `hub`, `edge-<id>`. */
+  readonly servers: ReadonlyMap<string, NatsServerProcess>;
+  server(name: string): NatsServerProcess;
+  /** Stop one server gracefully (its store stays). */
+  stopServer(name: string): Promise<void>;
+  /** SIGKILL one server. */
+  killServer(name: string): Promise<void>;
+  /** Start a stopped server again; waits until healthy and, for an edge, until its leaf link is up. */
+  startServer(name: string): Promise<void>;
+  /** Wait until each edge (default all) has its leaf link to the hub up. */
+  waitForLeafLinks(edges?: readonly string[], timeoutMs?: number): Promise<void>;
+  /** Stop every server, edges first. */
+  stop(): Promise<void>;
+}
+
+function edgeIds(edges: TopologyOptions["edges"]): string[] {
+  const ids = typeof edges === "number" || edges === undefined ? Array.from({ length: edges ?? 2 }, (_, i) => String(i + 1)) : [...edges];
+  for (const id of ids) {
+    const parsed = EdgeId.safeParse(id);
+    if (!parsed.success) throw new TopologyError(`bad edge id '${id}': ${parsed.error.issues[0]?.message}`);
+  }
+  if (new Set(ids).size !== ids.length) throw new TopologyError(`edge ids must be distinct: ${ids.join(", ")}`);
+  return ids;
+}
+
+async function leafCount(monitorUrl: string): Promise<number> {
+  try {
+    const res = await fetch(`${monitorUrl}/leafz`, { signal: AbortSignal.timeout(1000) });
+    if (!res.ok) return 0;
+    const body = (await res.json()) as { leafnodes?: number };
+    return body.leafnodes ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Start the hub from `nats-server.conf` and one leaf node per edge from
+ * `edge-runtime/leaf.conf.template`, each with its own JetStream domain and
+ * store under `dir`; wait until every JetStream is ready and every leaf link is
+ * up; write `<dir>/topology.json`.
+ */
+export async function startTopology(options: TopologyOptions = {}): Promise<Topology> {
+  const { ports = "standard", host = "127.0.0.1", logger = silentLogger } = options;
+  const dir = resolve(options.dir ?? ".tide");
+  const ids = edgeIds(options.edges);
+  mkdirSync(dir, { recursive: true });
+  const { path: credentialsPath, credentials } = loadOrCreateCredentials(dir);
+
+  const port = async (standard: number) => (ports === "standard" ? standard : await freePort(host));
+  const hubPorts = { client: await port(STANDARD_PORTS.hub.client), monitor: await port(STANDARD_PORTS.hub.monitor), leaf: await port(STANDARD_PORTS.hub.leaf) };
+  const hubDir = join(dir, "hub");
+  mkdirSync(hubDir, { recursive: true });
+  const hubEntry: TopologyFile["hub"] = {
+    name: "hub",
+    domain: "cloud",
+    clientUrl: `nats://${host}:${hubPorts.client}`,
+    monitorUrl: `http://${host}:${hubPorts.monitor}`,
+    leafPort: hubPorts.leaf,
+    storeDir: join(hubDir, "store"),
+    configPath: HUB_CONFIG,
+    logPath: join(hubDir, "server.log"),
+  };
+  const servers = new Map<string, NatsServerProcess>();
+  servers.set(
+    "hub",
+    new NatsServerProcess(
+      {
+        name: "hub",
+        configPath: HUB_CONFIG,
+        monitorUrl: hubEntry.monitorUrl,
+        logPath: hubEntry.logPath,
+        env: {
+          TIDE_SERVER_NAME: "hub",
+          TIDE_HOST: host,
+          TIDE_CLIENT_PORT: String(hubPorts.client),
+          TIDE_MONITOR_PORT: String(hubPorts.monitor),
+          TIDE_LEAF_PORT: String(hubPorts.leaf),
+          TIDE_STORE_DIR: hubEntry.storeDir,
+          TIDE_SERVICE_PASSWORD: credentials.service.password,
+          TIDE_LEAF_PASSWORD: credentials.leaf.password,
+        },
+      },
+      logger,
+    ),
+  );
+
+  const edges: TopologyFile["edges"] = [];
+  for (const [index, id] of ids.entries()) {
+    const standard = STANDARD_PORTS.edge(index);
+    const edgePorts = { client: await port(standard.client), monitor: await port(standard.monitor) };
+    const name = edgeDomain(id);
+    const edgeDir = join(dir, name);
+    mkdirSync(edgeDir, { recursive: true });
+    const entry = {
+      id,
+      name,
+      domain: name,
+      clientUrl: `nats://${host}:${edgePorts.client}`,
+      monitorUrl: `http://${host}:${edgePorts.monitor}`,
+      storeDir: join(edgeDir, "store"),
+      configPath: join(edgeDir, "nats.conf"),
+      logPath: join(edgeDir, "server.log"),
+    };
+    writeFileSync(
+      entry.configPath,
+      renderEdgeConfig({
+        edgeId: id,
+        host,
+        clientPort: edgePorts.client,
+        monitorPort: edgePorts.monitor,
+        storeDir: entry.storeDir,
+        servicePassword: credentials.service.password,
+        leafPassword: credentials.leaf.password,
+        hubHost: host,
+        hubLeafPort: hubPorts.leaf,
+      }),
+      { mode: 0o600 },
+    );
+    edges.push(entry);
+    servers.set(name, new NatsServerProcess({ name, configPath: entry.configPath, monitorUrl: entry.monitorUrl, logPath: entry.logPath }, logger));
+  }
+
+  const file: TopologyFile = { version: 1, dir, host, credentialsPath, hub: hubEntry, edges };
+
+  const server = (name: string) => {
+    const s = servers.get(name);
+    if (!s) throw new TopologyError(`no server '${name}' in this topology (have: ${[...servers.keys()].join(", ")})`);
+    return s;
+  };
+
+  const waitForLeafLinks = async (which: readonly string[] = ids, timeoutMs = 20_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (const id of which) {
+      const entry = edges.find((e) => e.id === id);
+      if (!entry) throw new TopologyError(`no edge '${id}'`);
+      while ((await leafCount(entry.monitorUrl)) < 1) {
+        if (Date.now() > deadline) throw new TopologyError(`leaf link of edge ${id} not up after ${timeoutMs} ms (see ${entry.logPath})`);
+        await sleep(50);
+      }
+    }
+  };
+
+  const stop = async () => {
+    for (const name of [...servers.keys()].reverse()) await servers.get(name)!.stop();
+  };
+
+  try {
+    await server("hub").start();
+    await Promise.all(edges.map((e) => server(e.name).start()));
+    await waitForLeafLinks();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  writeFileSync(topologyPath(dir), JSON.stringify(file, null, 2) + "\n");
+  logger.info({ dir, hub: hubEntry.clientUrl, edges: edges.map((e) => `${e.id}@${e.clientUrl}`) }, "topology up");
+
+  return {
+    file,
+    credentials,
+    servers,
+    server,
+    stopServer: (name) => server(name).stop(),
+    killServer: (name) => server(name).kill(),
+    startServer: async (name) => {
+      await server(name).start();
+      if (name === "hub") await waitForLeafLinks();
+      else {
+        const edge = edges.find((e) => e.name === name);
+        if (edge && server("hub").running) await waitForLeafLinks([edge.id]);
+      }
+    },
+    waitForLeafLinks,
+    stop,
+  };
+}
