@@ -90,7 +90,7 @@ export async function applyStreams(options: ApplyOptions): Promise<ApplyResult[]
   const results: ApplyResult[] = [];
   for (const def of only ?? streamsOf(place)) {
     const result = await applyOne(jsm, def, context);
-    logger?.debug({ stream: def.name, domain, ...result }, "stream applied");
+    logger?.debug({ domain, ...result }, "stream applied");
     results.push(result);
   }
   if (!only) {

@@ -1,0 +1,30 @@
+import type Database from "better-sqlite3";
+import type { EventType, TideEvent } from "../../src/events/catalogue.ts";
+import type { StoredEvent } from "../../src/store/read-stream.ts";
+
+export type ProjectionPlace = "edge" | "cloud";
+
+/** Where a projection reads from, given its place (and edge id on an edge). */
+export interface ProjectionSource {
+  stream: string;
+  subject?: string;
+}
+
+/**
+ * A projection: its SQL schema and a handler per event type it handles.
+ * Handlers only run SQL; the applier owns transactions and checkpoints.
+ */
+export interface Projection {
+  readonly name: string;
+  /** Bump when the schema or handlers change: the projection is rebuilt. */
+  readonly version: number;
+  readonly description: string;
+  /** Which stream (and subject filter) it follows on a place. */
+  source(place: ProjectionPlace, edge?: string): ProjectionSource;
+  /** DDL creating its tables; must be idempotent (`IF NOT EXISTS`). */
+  readonly schema: string;
+  /** Its tables, dropped on rebuild. */
+  readonly tables: readonly string[];
+  /** Prepare statements once per database; return one handler per event type handled. */
+  handlers(db: Database.Database): Partial<{ [T in EventType]: (event: StoredEvent<TideEvent<T>>) => void }>;
+}

@@ -1,0 +1,31 @@
+import { createLogger } from "../../log.ts";
+import { startFleet, untilSignal } from "../../fleet.ts";
+import { DIR_OPTION, dirOf, int, parse } from "../args.ts";
+import { UsageError } from "../../errors.ts";
+
+const USAGE = "tide up [--edges N] [--dir D] [--ports standard|free]";
+
+export function portsOf(value: string | undefined): "standard" | "free" {
+  if (value === undefined || value === "standard" || value === "free") return value ?? "standard";
+  throw new UsageError(`--ports must be 'standard' or 'free', got '${value}'`);
+}
+
+export async function upCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { ...DIR_OPTION, edges: { type: "string" }, ports: { type: "string" } }, USAGE);
+  const logger = createLogger();
+  const fleet = await startFleet({ dir: dirOf(values.dir), edges: int(values.edges, "edges", { min: 1, max: 64 }) ?? 2, ports: portsOf(values.ports), logger });
+  const { file } = fleet.topology;
+  process.stdout.write(
+    [
+      `Tide is up (state in ${file.dir}, topology in ${file.dir}/topology.json)`,
+      `  hub     ${file.hub.clientUrl}  domain cloud  monitor ${file.hub.monitorUrl}`,
+      ...file.edges.map((e) => `  edge ${e.id.padEnd(3)} ${e.clientUrl}  domain ${e.domain}  monitor ${e.monitorUrl}`),
+      "Ctrl-C to stop.",
+      "",
+    ].join("\n"),
+  );
+  const why = await untilSignal();
+  logger.info({ why }, "stopping");
+  await fleet.stop();
+  return 0;
+}

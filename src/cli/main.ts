@@ -1,0 +1,73 @@
+import { TideError, ErrorCode, errorMessage } from "../errors.ts";
+import { benchCommand } from "./commands/bench.ts";
+import { demoCommand } from "./commands/demo.ts";
+import { projectCommand } from "./commands/project.ts";
+import { publishCommand } from "./commands/publish.ts";
+import { replayCommand } from "./commands/replay.ts";
+import { streamsCommand } from "./commands/streams.ts";
+import { upCommand } from "./commands/up.ts";
+
+const HELP = `tide — cloud-edge collaborative computing on NATS JetStream
+
+usage: tide <command> [options]
+
+  up       [--edges N] [--dir D] [--ports standard|free]   hub + N edge leaf nodes + services
+  demo     [--edges N] [--duration S] [--dir D]            up + a smoke scenario (npm start)
+  streams  apply [--dir D]                                  apply the stream catalogue, idempotently
+  publish  --edge ID --device ID --temperature X --humidity Y   one reading through the edge's ingest
+  replay   STREAM [--edge ID] [--subject S] [--since T] [--until T] [--from-seq N] [--to-seq N] [--json]
+  project  rebuild NAME [--edge ID] [--as-of T] [--json]    rebuild a projection from its stream
+  project  run [--edge ID]                                  keep projections up to date (a process of its own)
+  bench                                                     run the benchmarks, write BENCHMARKS.md
+
+Times (T): ISO 8601, epoch milliseconds, or a duration ago (90s, 15m, 2h).
+State lives in --dir (default .tide, or $TIDE_DIR). Logs: pino JSON, --log-level or TIDE_LOG_LEVEL.`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+const commands: Record<string, Command> = {
+  up: upCommand,
+  demo: demoCommand,
+  streams: streamsCommand,
+  publish: publishCommand,
+  replay: replayCommand,
+  project: projectCommand,
+  bench: benchCommand,
+};
+
+/** Exit codes: 0 ok, 1 failure, 2 usage. */
+function exitCodeOf(error: unknown): number {
+  return error instanceof TideError && error.code === ErrorCode.Usage ? 2 : 1;
+}
+
+/** Run the CLI; errors become one message on stderr and an exit code, here and nowhere else. */
+export async function main(argv: string[]): Promise<number> {
+  const logLevel = argv.indexOf("--log-level");
+  if (logLevel >= 0) {
+    const level = argv[logLevel + 1];
+    if (!level || !["trace", "debug", "info", "warn", "error", "fatal", "silent"].includes(level)) {
+      process.stderr.write(`tide: --log-level must be one of trace, debug, info, warn, error, fatal, silent\n`);
+      return 2;
+    }
+    process.env.TIDE_LOG_LEVEL = level;
+    argv = [...argv.slice(0, logLevel), ...argv.slice(logLevel + 2)];
+  }
+  const [name, ...rest] = argv;
+  if (!name || name === "help" || name === "--help" || name === "-h") {
+    process.stdout.write(HELP + "\n");
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`tide: unknown command '${name}'\n\n${HELP}\n`);
+    return 2;
+  }
+  try {
+    return await command(rest);
+  } catch (error) {
+    const prefix = error instanceof TideError ? "" : "unexpected error: ";
+    process.stderr.write(`tide ${name}: ${prefix}${errorMessage(error)}\n`);
+    if (!(error instanceof TideError) && process.env.TIDE_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
+    return exitCodeOf(error);
+  }
+}

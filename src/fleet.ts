@@ -1,0 +1,50 @@
+import { startCloudServices, type CloudServices } from "./cloud/cloud-services.ts";
+import { startEdgeServices, type EdgeServices } from "../edge-runtime/edge-services.ts";
+import { silentLogger, type Logger } from "./log.ts";
+import { startTopology, type Topology, type TopologyOptions } from "./topology/index.ts";
+
+/** A whole Tide system on this machine: the topology's servers and every service, in one process. */
+export interface Fleet {
+  topology: Topology;
+  cloud: CloudServices;
+  edges: Map<string, EdgeServices>;
+  stop(): Promise<void>;
+}
+
+export async function startFleet(options: TopologyOptions & { logger?: Logger }): Promise<Fleet> {
+  const logger = options.logger ?? silentLogger;
+  const topology = await startTopology(options);
+  const edges = new Map<string, EdgeServices>();
+  let cloud: CloudServices | undefined;
+  const stop = async () => {
+    for (const services of edges.values()) await services.stop();
+    await cloud?.stop();
+    await topology.stop();
+  };
+  try {
+    // Edge streams first: the cloud READINGS sources each edge's UPLINK.
+    for (const edge of topology.file.edges) edges.set(edge.id, await startEdgeServices({ topology: topology.file, edge: edge.id, logger }));
+    cloud = await startCloudServices({ topology: topology.file, logger });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { topology, cloud, edges, stop };
+}
+
+/** Resolve when the process is asked to stop (SIGINT / SIGTERM), or after `ms`. */
+export function untilSignal(ms?: number): Promise<string> {
+  return new Promise((resolve) => {
+    const done = (why: string) => {
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+      if (timer) clearTimeout(timer);
+      resolve(why);
+    };
+    const onInt = () => done("SIGINT");
+    const onTerm = () => done("SIGTERM");
+    process.on("SIGINT", onInt);
+    process.on("SIGTERM", onTerm);
+    const timer = ms === undefined ? undefined : setTimeout(() => done("duration"), ms);
+  });
+}

@@ -1,0 +1,56 @@
+import type { JetStreamClient, PubAck } from "nats";
+import { ConcurrencyError } from "../errors.ts";
+import { encodeEvent } from "../events/envelope.ts";
+import type { TideEvent } from "../events/catalogue.ts";
+
+export interface AppendOptions {
+  /**
+   * Optimistic concurrency: the append succeeds only if the last message on
+   * `subject` has this stream sequence (0 = no message on it yet).
+   */
+  expectedLastSubjectSequence?: number;
+  /** Ack timeout (default: the JetStream client's). */
+  timeoutMs?: number;
+}
+
+export interface AppendResult {
+  stream: string;
+  seq: number;
+  /** True when JetStream already had this event id: a retried append stored once. */
+  duplicate: boolean;
+}
+
+const WRONG_LAST_SEQUENCE = 10071;
+
+interface ApiErrorShape {
+  api_error?: { err_code?: number; description?: string };
+}
+
+/** Map JetStream's "wrong last sequence" to our ConcurrencyError; leave everything else alone. */
+export function toConcurrencyError(error: unknown, subject: string, expected: number): unknown {
+  const api = (error as ApiErrorShape | undefined)?.api_error;
+  if (api?.err_code !== WRONG_LAST_SEQUENCE) return error;
+  const actual = /(\d+)\s*$/.exec(api.description ?? "")?.[1];
+  return new ConcurrencyError({ stream: `the stream of ${subject}`, subject, expected, actual: actual === undefined ? undefined : Number(actual), cause: error });
+}
+
+/**
+ * Append one event to the stream that captures `subject`. The event id is the
+ * `Nats-Msg-Id`, so a retry inside the stream's duplicate window is stored once.
+ * Throws ConcurrencyError when `expectedLastSubjectSequence` does not hold.
+ */
+export async function appendToStream(js: JetStreamClient, subject: string, event: TideEvent, options: AppendOptions = {}): Promise<AppendResult> {
+  const { expectedLastSubjectSequence, timeoutMs } = options;
+  const { headers, data } = encodeEvent(event);
+  let ack: PubAck;
+  try {
+    ack = await js.publish(subject, data, {
+      headers,
+      ...(timeoutMs ? { timeout: timeoutMs } : {}),
+      ...(expectedLastSubjectSequence === undefined ? {} : { expect: { lastSubjectSequence: expectedLastSubjectSequence } }),
+    });
+  } catch (error) {
+    throw expectedLastSubjectSequence === undefined ? error : toConcurrencyError(error, subject, expectedLastSubjectSequence);
+  }
+  return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
+}

@@ -1,0 +1,40 @@
+import type { JetStreamClient } from "nats";
+import type { TideEvent } from "../events/catalogue.ts";
+import { appendToStream, type AppendResult } from "./append-to-stream.ts";
+
+export interface EventWriterOptions {
+  /** Appends awaiting their ack at once; more wait for a slot (default 512). */
+  maxInFlight?: number;
+}
+
+/**
+ * Pipelined appends for hot paths (ingest, bulk writes): many appends in
+ * flight on one connection, each still acknowledged individually and in
+ * publish order. `append` resolves when that event is stored.
+ */
+export function createEventWriter(js: JetStreamClient, options: EventWriterOptions = {}) {
+  const { maxInFlight = 512 } = options;
+  let inFlight = 0;
+  const waiting: (() => void)[] = [];
+
+  const release = () => {
+    inFlight--;
+    waiting.shift()?.();
+  };
+
+  return {
+    async append(subject: string, event: TideEvent): Promise<AppendResult> {
+      if (inFlight >= maxInFlight) await new Promise<void>((resolve) => waiting.push(resolve));
+      inFlight++;
+      try {
+        return await appendToStream(js, subject, event);
+      } finally {
+        release();
+      }
+    },
+    get inFlight() {
+      return inFlight;
+    },
+  };
+}
+export type EventWriter = ReturnType<typeof createEventWriter>;

@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.spec.ts", "src/**/*.unit.spec.ts", "projections/**/*.unit.spec.ts", "edge-runtime/**/*.unit.spec.ts", "streams/**/*.unit.spec.ts"],
+    // Integration specs start real nats-server processes; give them room, and run two files at a time (2 cores).
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    pool: "forks",
+    maxWorkers: 2,
+    teardownTimeout: 30_000,
+  },
+});
