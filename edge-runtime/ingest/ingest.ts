@@ -2,7 +2,7 @@ import type { Msg, NatsConnection, Subscription } from "nats";
 import { deadLetter, type Rejection } from "../../src/dead-letter/dead-letter.ts";
 import { errorMessage } from "../../src/errors.ts";
 import { createEvent, readingRecorded, subjects, type ReadingData, type ReadingRoute } from "../../src/events/index.ts";
-import { edgeDomain, type EdgeId } from "../../src/ids.ts";
+import { DeviceId, edgeDomain, type EdgeId } from "../../src/ids.ts";
 import { silentLogger, type Logger } from "../../src/log.ts";
 import { createEventWriter } from "../../src/store/event-writer.ts";
 import { parseReading } from "./parse-reading.ts";
@@ -49,8 +49,15 @@ export function startIngest(options: IngestOptions) {
   const stats: IngestStats = { accepted: 0, duplicates: 0, rejected: 0, failed: 0 };
   const pending = new Set<Promise<void>>();
 
+  /** Request/reply devices get the answer on their inbox; others (MQTT) on their ack subject. */
   const respond = (msg: Msg, reply: IngestReply) => {
-    if (msg.reply) msg.respond(encoder.encode(JSON.stringify(reply)));
+    const bytes = encoder.encode(JSON.stringify(reply));
+    if (msg.reply) {
+      msg.respond(bytes);
+      return;
+    }
+    const device = msg.subject.split(".")[3];
+    if (device && DeviceId.safeParse(device).success && msg.subject.split(".").length === 4) nc.publish(subjects.ack(edge, device), bytes);
   };
 
   async function handle(msg: Msg): Promise<void> {

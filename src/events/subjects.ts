@@ -11,6 +11,11 @@ export const subjects = {
    * A validated reading. The last token is the distribution route decided at
    * ingest: `up` readings are forwarded raw to the cloud, `local` ones stay.
    */
+  /**
+   * Where ingest acknowledges a reading sent without a reply subject (MQTT
+   * `tide/ack/<edge>/<device>`): published only once the outcome is stored.
+   */
+  ack: (edge: EdgeId, device: DeviceId | "*") => `tide.ack.${edge}.${device}`,
   reading: (edge: EdgeId, device: DeviceId | "*", route: ReadingRoute | "*" = "up") => `tide.reading.${edge}.${device}.${route}`,
   summary: (edge: EdgeId, device: DeviceId | "*") => `tide.summary.${edge}.${device}`,
   distribution: (edge: EdgeId) => `tide.distribution.${edge}`,
@@ -36,6 +41,7 @@ export type ReadingRoute = (typeof ReadingRoute)[keyof typeof ReadingRoute];
  */
 export const EDGE_LOCAL_FAMILIES = [
   "tide.ingest.>",
+  "tide.ack.>",
   "tide.reading.>",
   "tide.summary.>",
   "tide.distribution.>",

@@ -9,6 +9,7 @@ export interface EdgeConfigValues {
   host: string;
   clientPort: number;
   monitorPort: number;
+  mqttPort: number;
   storeDir: string;
   servicePassword: string;
   leafPassword: string;
@@ -23,6 +24,7 @@ export function renderEdgeConfig(values: EdgeConfigValues): string {
     HOST: values.host,
     CLIENT_PORT: String(values.clientPort),
     MONITOR_PORT: String(values.monitorPort),
+    MQTT_PORT: String(values.mqttPort),
     STORE_DIR: values.storeDir,
     SERVICE_PASSWORD: values.servicePassword,
     LEAF_PASSWORD: values.leafPassword,

@@ -28,6 +28,7 @@ export const TopologyFile = z.object({
       domain: z.string(),
       clientUrl: z.string(),
       monitorUrl: z.string(),
+      mqttUrl: z.string(),
       storeDir: z.string(),
       configPath: z.string(),
       logPath: z.string(),

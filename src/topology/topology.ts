@@ -106,8 +106,10 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
           TIDE_MONITOR_PORT: String(hubPorts.monitor),
           TIDE_LEAF_PORT: String(hubPorts.leaf),
           TIDE_STORE_DIR: hubEntry.storeDir,
-          TIDE_SERVICE_PASSWORD: credentials.service.password,
-          TIDE_LEAF_PASSWORD: credentials.leaf.password,
+          // nats-server parses a $VAR's value as a config value: an unquoted hex
+          // password such as `8e3f...` lexes as a number and the hub refuses to start.
+          TIDE_SERVICE_PASSWORD: JSON.stringify(credentials.service.password),
+          TIDE_LEAF_PASSWORD: JSON.stringify(credentials.leaf.password),
         },
       },
       logger,
@@ -117,7 +119,7 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
   const edges: TopologyFile["edges"] = [];
   for (const [index, id] of ids.entries()) {
     const standard = STANDARD_PORTS.edge(index);
-    const edgePorts = { client: await port(standard.client), monitor: await port(standard.monitor) };
+    const edgePorts = { client: await port(standard.client), monitor: await port(standard.monitor), mqtt: await port(standard.mqtt) };
     const name = edgeDomain(id);
     const edgeDir = join(dir, name);
     mkdirSync(edgeDir, { recursive: true });
@@ -127,6 +129,7 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
       domain: name,
       clientUrl: `nats://${host}:${edgePorts.client}`,
       monitorUrl: `http://${host}:${edgePorts.monitor}`,
+      mqttUrl: `mqtt://${host}:${edgePorts.mqtt}`,
       storeDir: join(edgeDir, "store"),
       configPath: join(edgeDir, "nats.conf"),
       logPath: join(edgeDir, "server.log"),
@@ -138,6 +141,7 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
         host,
         clientPort: edgePorts.client,
         monitorPort: edgePorts.monitor,
+        mqttPort: edgePorts.mqtt,
         storeDir: entry.storeDir,
         servicePassword: credentials.service.password,
         leafPassword: credentials.leaf.password,
