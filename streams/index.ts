@@ -36,3 +36,4 @@ export function streamsOf(place: StreamPlace): StreamDefinition[] {
 export function findStream(place: StreamPlace, name: string): StreamDefinition | undefined {
   return streamCatalogue.find((s) => s.place === place && s.name === name.toUpperCase());
 }
+export { edgeReadings, edgeUplink, edgeInferences, edgeDeadLetters, cloudReadings, cloudNodes, cloudTasks, cloudTraining, cloudModels, cloudRollouts, cloudDeadLetters };
