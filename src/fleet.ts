@@ -1,5 +1,5 @@
 import { startCloudServices, type CloudServices } from "./cloud/cloud-services.ts";
-import { startEdgeServices, type EdgeServices } from "../edge-runtime/edge-services.ts";
+import { startEdgeRuntime, type EdgeRuntime } from "../edge-runtime/runtime.ts";
 import { silentLogger, type Logger } from "./log.ts";
 import { startTopology, type Topology, type TopologyOptions } from "./topology/index.ts";
 
@@ -7,14 +7,14 @@ import { startTopology, type Topology, type TopologyOptions } from "./topology/i
 export interface Fleet {
   topology: Topology;
   cloud: CloudServices;
-  edges: Map<string, EdgeServices>;
+  edges: Map<string, EdgeRuntime>;
   stop(): Promise<void>;
 }
 
-export async function startFleet(options: TopologyOptions & { logger?: Logger }): Promise<Fleet> {
+export async function startFleet(options: TopologyOptions & { logger?: Logger; heartbeatMs?: number }): Promise<Fleet> {
   const logger = options.logger ?? silentLogger;
   const topology = await startTopology(options);
-  const edges = new Map<string, EdgeServices>();
+  const edges = new Map<string, EdgeRuntime>();
   let cloud: CloudServices | undefined;
   const stop = async () => {
     for (const services of edges.values()) await services.stop();
@@ -23,7 +23,7 @@ export async function startFleet(options: TopologyOptions & { logger?: Logger })
   };
   try {
     // Edge streams first: the cloud READINGS sources each edge's UPLINK.
-    for (const edge of topology.file.edges) edges.set(edge.id, await startEdgeServices({ topology: topology.file, edge: edge.id, logger }));
+    for (const edge of topology.file.edges) edges.set(edge.id, await startEdgeRuntime({ topology: topology.file, edge: edge.id, logger, ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}) }));
     cloud = await startCloudServices({ topology: topology.file, logger });
   } catch (error) {
     await stop();

@@ -17,6 +17,8 @@ export const TopologyFile = z.object({
     clientUrl: z.string(),
     monitorUrl: z.string(),
     leafPort: z.number().int().positive(),
+    /** The cloud services' HTTP API (POST /train, dashboard, /metrics). */
+    httpUrl: z.string(),
     storeDir: z.string(),
     configPath: z.string(),
     logPath: z.string(),
@@ -29,6 +31,8 @@ export const TopologyFile = z.object({
       clientUrl: z.string(),
       monitorUrl: z.string(),
       mqttUrl: z.string(),
+      /** The edge runtime's HTTP API (POST /predict, /healthz). */
+      httpUrl: z.string(),
       storeDir: z.string(),
       configPath: z.string(),
       logPath: z.string(),

@@ -15,6 +15,6 @@ export function freePort(host = "127.0.0.1"): Promise<number> {
 
 /** Standard ports of `tide up`: the hub on NATS's defaults, edge i (from 0) above them. */
 export const STANDARD_PORTS = {
-  hub: { client: 4222, monitor: 8222, leaf: 7422 },
-  edge: (index: number) => ({ client: 4223 + index, monitor: 8223 + index, mqtt: 1883 + index }),
+  hub: { client: 4222, monitor: 8222, leaf: 7422, http: 9000 },
+  edge: (index: number) => ({ client: 4223 + index, monitor: 8223 + index, mqtt: 1883 + index, http: 9101 + index }),
 } as const;

@@ -77,7 +77,12 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
   const { path: credentialsPath, credentials } = loadOrCreateCredentials(dir);
 
   const port = async (standard: number) => (ports === "standard" ? standard : await freePort(host));
-  const hubPorts = { client: await port(STANDARD_PORTS.hub.client), monitor: await port(STANDARD_PORTS.hub.monitor), leaf: await port(STANDARD_PORTS.hub.leaf) };
+  const hubPorts = {
+    client: await port(STANDARD_PORTS.hub.client),
+    monitor: await port(STANDARD_PORTS.hub.monitor),
+    leaf: await port(STANDARD_PORTS.hub.leaf),
+    http: await port(STANDARD_PORTS.hub.http),
+  };
   const hubDir = join(dir, "hub");
   mkdirSync(hubDir, { recursive: true });
   const hubEntry: TopologyFile["hub"] = {
@@ -86,6 +91,7 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
     clientUrl: `nats://${host}:${hubPorts.client}`,
     monitorUrl: `http://${host}:${hubPorts.monitor}`,
     leafPort: hubPorts.leaf,
+    httpUrl: `http://${host}:${hubPorts.http}`,
     storeDir: join(hubDir, "store"),
     configPath: HUB_CONFIG,
     logPath: join(hubDir, "server.log"),
@@ -119,7 +125,7 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
   const edges: TopologyFile["edges"] = [];
   for (const [index, id] of ids.entries()) {
     const standard = STANDARD_PORTS.edge(index);
-    const edgePorts = { client: await port(standard.client), monitor: await port(standard.monitor), mqtt: await port(standard.mqtt) };
+    const edgePorts = { client: await port(standard.client), monitor: await port(standard.monitor), mqtt: await port(standard.mqtt), http: await port(standard.http) };
     const name = edgeDomain(id);
     const edgeDir = join(dir, name);
     mkdirSync(edgeDir, { recursive: true });
@@ -130,6 +136,7 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
       clientUrl: `nats://${host}:${edgePorts.client}`,
       monitorUrl: `http://${host}:${edgePorts.monitor}`,
       mqttUrl: `mqtt://${host}:${edgePorts.mqtt}`,
+      httpUrl: `http://${host}:${edgePorts.http}`,
       storeDir: join(edgeDir, "store"),
       configPath: join(edgeDir, "nats.conf"),
       logPath: join(edgeDir, "server.log"),

@@ -1,0 +1,188 @@
+import { AckPolicy, DeliverPolicy, type JsMsg, type NatsConnection } from "nats";
+import { errorMessage } from "../../src/errors.ts";
+import { createEvent, decodeEvent, subjects, type TfBackend, type TideEvent } from "../../src/events/index.ts";
+import { deterministicId, edgeDomain, type EdgeId } from "../../src/ids.ts";
+import { silentLogger, type Logger } from "../../src/log.ts";
+import type { ReadingPoint } from "../../src/model/features.ts";
+import { createEventWriter } from "../../src/store/event-writer.ts";
+import { DEFAULT_COOLING, decideCooling, type CoolingSettings, type CoolingState } from "../control/cooling.ts";
+import { createLatencyRecorder } from "./latency.ts";
+
+/** What the pipeline needs from inference: the engine (edge-runtime/inference) is one. */
+export interface Predictor {
+  predict(input: { device: string; window: ReadingPoint[] }): Promise<PredictionResult>;
+}
+export interface PredictionResult {
+  modelVersion: string;
+  /** `baseline` until a model is active (and while a window is too short for it). */
+  basis: "model" | "baseline";
+  backend?: TfBackend;
+  prediction: { temperature: number; humidity?: number };
+  anomalyScore: number;
+  latencyMs: number;
+  inputSeqs: number[];
+}
+
+/** Asks the cloud for a second opinion when the edge model is unsure (joint inference). */
+export type Offload = (device: string, window: ReadingPoint[]) => Promise<{ modelVersion: string; temperature: number } | undefined>;
+
+export interface PipelineOptions {
+  nc: NatsConnection;
+  edge: EdgeId;
+  predictor: Predictor;
+  logger?: Logger;
+  window?: number;
+  cooling?: CoolingSettings;
+  /** Offload when the anomaly score is at least this (default: never). */
+  offloadAboveScore?: number;
+  offload?: Offload;
+  /** Durable consumer name on READINGS (default `edge-pipeline`). */
+  durable?: string;
+}
+
+/**
+ * reading → features → inference → decision → command. Follows the edge
+ * READINGS through a durable consumer; a reading is acked only once its
+ * inference (and decision, and command) are stored, so a crash re-processes
+ * it, and the deterministic event ids make the re-processing store nothing twice.
+ */
+export async function startPipeline(options: PipelineOptions) {
+  const { nc, edge, predictor, logger = silentLogger, window = 8, cooling = DEFAULT_COOLING, offloadAboveScore, offload, durable = "edge-pipeline" } = options;
+  const log = logger.child({ component: "pipeline", edge });
+  const domain = edgeDomain(edge);
+  const js = nc.jetstream({ domain });
+  const jsm = await nc.jetstreamManager({ domain });
+  const writer = createEventWriter(js);
+  const source = `tide://${domain}/inference`;
+  const windows = new Map<string, ReadingPoint[]>();
+  const control = new Map<string, CoolingState>();
+  const chains = new Map<string, Promise<void>>();
+  const latency = createLatencyRecorder();
+  let inFlight = 0;
+  const stats = { processed: 0, decisions: 0, commands: 0, offloaded: 0, offloadUsed: 0, failed: 0 };
+
+  await jsm.consumers.add("READINGS", {
+    durable_name: durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: `tide.reading.${edge}.>`,
+    max_ack_pending: 4096,
+    ack_wait: 30_000_000_000,
+  });
+  const consumer = await js.consumers.get("READINGS", durable);
+
+  async function process(msg: JsMsg, event: TideEvent<"tide.reading.recorded.v1">): Promise<void> {
+    const { device, temperature, humidity } = event.data;
+    const points = windows.get(device) ?? [];
+    points.push({ seq: msg.seq, temperature, humidity, device });
+    if (points.length > window) points.shift();
+    windows.set(device, points);
+    const result = await predictor.predict({ device, window: [...points] });
+    let offloadInfo: TideEvent<"tide.inference.completed.v1">["data"]["offload"];
+    let predicted = result.prediction.temperature;
+    if (offload && offloadAboveScore !== undefined && result.anomalyScore >= offloadAboveScore) {
+      stats.offloaded++;
+      const cloud = await offload(device, [...points]).catch(() => undefined);
+      if (cloud) {
+        stats.offloadUsed++;
+        predicted = cloud.temperature;
+        offloadInfo = { requested: true, used: true, cloudModelVersion: cloud.modelVersion, cloudPrediction: cloud.temperature, reason: `anomaly score ${result.anomalyScore.toFixed(2)} >= ${offloadAboveScore}` };
+      } else {
+        offloadInfo = { requested: true, used: false, reason: "cloud did not answer in time: the edge's prediction is used" };
+      }
+    }
+    const inference = createEvent(
+      {
+        type: "tide.inference.completed.v1",
+        data: {
+          edge,
+          device,
+          modelVersion: result.modelVersion,
+          ...(result.backend ? { backend: result.backend } : {}),
+          inputSeqs: result.inputSeqs,
+          prediction: { temperature: predicted, ...(result.prediction.humidity === undefined ? {} : { humidity: result.prediction.humidity }) },
+          anomalyScore: result.anomalyScore,
+          latencyMs: result.latencyMs,
+          ...(offloadInfo ? { offload: offloadInfo } : {}),
+        },
+      },
+      { source, id: deterministicId("inference", event.metadata.id) },
+    );
+    const pending: Promise<unknown>[] = [writer.append(subjects.inference(edge, device), inference)];
+    const basis = result.basis;
+    const decision = decideCooling(control.get(device) ?? { cooling: false }, { basis, temperature: basis === "baseline" ? temperature : predicted }, cooling);
+    control.set(device, decision.state);
+    if (decision.changed) {
+      const decided = createEvent(
+        {
+          type: "tide.decision.made.v1",
+          data: {
+            edge,
+            device,
+            action: decision.action,
+            basis,
+            ...(basis === "model" ? { modelVersion: result.modelVersion } : {}),
+            inferenceId: inference.metadata.id,
+            readingSeq: msg.seq,
+            reason: decision.reason,
+          },
+        },
+        { source, id: deterministicId("decision", event.metadata.id) },
+      );
+      const command = createEvent(
+        { type: "tide.command.issued.v1", data: { edge, device, command: decision.action, decisionId: decided.metadata.id } },
+        { source, id: deterministicId("command", event.metadata.id) },
+      );
+      pending.push(writer.append(subjects.decision(edge, device), decided));
+      // The command subject is captured by INFERENCES (the record) and delivered to the device's subscribers.
+      pending.push(writer.append(subjects.command(edge, device), command));
+      stats.decisions++;
+      stats.commands++;
+    }
+    await Promise.all(pending);
+    latency.record(Date.now() - msg.info.timestampNanos / 1_000_000);
+    stats.processed++;
+    msg.ack();
+  }
+
+  const messages = await consumer.consume({ max_messages: 1000 });
+  const loop = (async () => {
+    for await (const msg of messages) {
+      const decoded = decodeEvent(msg.headers, msg.data);
+      if (!decoded.success || decoded.event.type !== "tide.reading.recorded.v1") {
+        // Never happens for what ingest wrote; never let it stop the pipeline.
+        log.warn({ seq: msg.seq, err: decoded.success ? decoded.event.type : decoded.message }, "not a reading: skipped");
+        msg.term();
+        continue;
+      }
+      const event = decoded.event as TideEvent<"tide.reading.recorded.v1">;
+      const device = event.data.device;
+      inFlight++;
+      // Per device in order; devices in parallel, so inference can micro-batch across them.
+      const next = (chains.get(device) ?? Promise.resolve()).then(() =>
+        process(msg, event).catch((error) => {
+          stats.failed++;
+          log.warn({ seq: msg.seq, err: errorMessage(error) }, "inference step failed; the reading will be redelivered");
+          msg.nak(1000);
+        }).finally(() => inFlight--),
+      );
+      chains.set(device, next);
+      void next.then(() => {
+        if (chains.get(device) === next) chains.delete(device);
+      });
+    }
+  })();
+
+  return {
+    stats,
+    latency,
+    /** Readings received but not yet decided. */
+    queueDepth: () => inFlight,
+    async stop(): Promise<void> {
+      await messages.close().catch(() => undefined);
+      await loop;
+      await Promise.all(chains.values());
+    },
+  };
+}
+export type Pipeline = Awaited<ReturnType<typeof startPipeline>>;

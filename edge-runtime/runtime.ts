@@ -1,0 +1,134 @@
+import { join } from "node:path";
+import { ConfigError } from "../src/errors.ts";
+import { edgeDomain, type EdgeId } from "../src/ids.ts";
+import { silentLogger, type Logger } from "../src/log.ts";
+import { loadModelFromFile, loadModelFromObjectStore } from "./inference/model-source.ts";
+import { createInferenceEngine } from "./inference/engine.ts";
+import { selectBackend } from "../src/model/backend.ts";
+import { startHeartbeats } from "../src/nodes/heartbeat.ts";
+import { startHttpServer } from "../src/http/server.ts";
+import { connectTo, type TopologyFile } from "../src/topology/index.ts";
+import { applyStreams } from "../streams/apply.ts";
+import { followProjections, openProjectionDb, projectionCatalogue } from "../projections/index.ts";
+import { startIngest, type RouteReading } from "./ingest/ingest.ts";
+import { startPipeline } from "./pipeline/pipeline.ts";
+import { predictRoute } from "./http/predict.ts";
+import { createOffloadClient } from "./offload.ts";
+import type { CoolingSettings } from "./control/cooling.ts";
+
+export interface EdgeRuntimeOptions {
+  topology: TopologyFile;
+  edge: EdgeId;
+  logger?: Logger;
+  /** The distribution policy's routing (default: every reading goes up). */
+  route?: RouteReading;
+  /** HTTP port for POST /predict (default: the topology's; 0 = any free port). */
+  httpPort?: number;
+  heartbeatMs?: number;
+  cooling?: CoolingSettings;
+  /** Joint inference: offload when the anomaly score is at least this (default 4; Infinity disables). */
+  offloadAboveScore?: number;
+  offloadTimeoutMs?: number;
+}
+
+/** Where a model to activate comes from: a local artifact file, or an Object Store entry. */
+export type ModelSource = { file: string } | { bucket: string; name: string; domain?: string };
+
+export function edgeProjectionDbPath(topology: TopologyFile, edge: EdgeId): string {
+  return join(topology.dir, edgeDomain(edge), "projections.db");
+}
+
+/**
+ * `tide edge`: one edge's runtime against its leaf node. Applies the edge
+ * streams; ingest → READINGS (or DLQ); local projections on the edge's own
+ * SQLite file; the inference pipeline (reading → inference → decision →
+ * command); heartbeats; POST /predict; joint inference with the cloud.
+ */
+export async function startEdgeRuntime(options: EdgeRuntimeOptions) {
+  const { topology, edge, logger = silentLogger, route, heartbeatMs = 5000, cooling, offloadAboveScore = 4, offloadTimeoutMs = 100 } = options;
+  const entry = topology.edges.find((e) => e.id === edge);
+  if (!entry) throw new ConfigError(`no edge '${edge}' in ${topology.dir}/topology.json`);
+  const log = logger.child({ edge });
+  const domain = edgeDomain(edge);
+  const nc = await connectTo(topology, edge, { name: `tide-edge-${edge}` });
+  const stops: (() => Promise<void> | void)[] = [async () => void (await nc.drain().catch(() => undefined))];
+  const stop = async () => {
+    for (const s of [...stops].reverse()) await s();
+    stops.length = 0;
+  };
+  try {
+    await applyStreams({ nc, place: "edge", domain, context: { edge, edges: topology.edges.map((e) => e.id) }, logger: log });
+    const { tf, backend } = await selectBackend({ logger: log });
+    const engine = createInferenceEngine({ tf, logger: log });
+    stops.push(() => engine.close());
+
+    const ingest = startIngest({ nc, edge, logger: log, ...(route ? { route } : {}) });
+    stops.push(() => ingest.stop());
+
+    const db = openProjectionDb(edgeProjectionDbPath(topology, edge));
+    stops.push(() => void db.close());
+    const projections = followProjections({ nc, db, projections: projectionCatalogue, place: "edge", edge, domain, logger: log });
+    stops.push(() => projections.stop());
+
+    const pipeline = await startPipeline({
+      nc,
+      edge,
+      predictor: engine,
+      window: engine.requiredWindow(),
+      logger: log,
+      ...(cooling ? { cooling } : {}),
+      ...(Number.isFinite(offloadAboveScore) ? { offloadAboveScore, offload: createOffloadClient(nc, edge, offloadTimeoutMs, log) } : {}),
+    });
+    stops.push(() => pipeline.stop());
+
+    const heartbeats = startHeartbeats({
+      nc,
+      node: domain,
+      kind: "edge",
+      edge,
+      kinds: ["batch_inference", "aggregate"],
+      intervalMs: heartbeatMs,
+      logger: log,
+      status: () => ({ queueDepth: pipeline.queueDepth() + engine.queueDepth(), modelVersion: engine.activeVersion(), backend }),
+    });
+    stops.push(() => heartbeats.stop());
+
+    const httpPort = options.httpPort ?? Number(new URL(entry.httpUrl).port);
+    const http = await startHttpServer({
+      port: httpPort,
+      logger: log,
+      routes: [predictRoute(engine), { method: "GET", path: "/healthz", handle: () => ({ ok: true, edge, backend, model: engine.activeVersion() }) }],
+    });
+    stops.push(() => http.close());
+    log.info({ backend, http: http.url }, "edge runtime up");
+
+    return {
+      edge,
+      nc,
+      db,
+      ingest,
+      pipeline,
+      engine,
+      backend,
+      httpUrl: http.url,
+      /** Load, verify and hot-swap a model in (the rollout issue calls this). */
+      async activateModel(source: ModelSource, expected?: { sha256?: string; size?: number; version?: string }) {
+        const loaded =
+          "file" in source
+            ? await loadModelFromFile(tf, source.file, expected)
+            : await loadModelFromObjectStore(tf, nc.jetstream(source.domain ? { domain: source.domain } : {}), source.bucket, source.name, expected);
+        try {
+          return engine.activate(loaded);
+        } catch (error) {
+          loaded.model.dispose();
+          throw error;
+        }
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+export type EdgeRuntime = Awaited<ReturnType<typeof startEdgeRuntime>>;
