@@ -1,9 +1,12 @@
 import { TideError, ErrorCode, errorMessage } from "../errors.ts";
 import { benchCommand } from "./commands/bench.ts";
+import { cloudCommand } from "./commands/cloud.ts";
 import { demoCommand } from "./commands/demo.ts";
+import { edgeCommand } from "./commands/edge.ts";
 import { projectCommand } from "./commands/project.ts";
 import { publishCommand } from "./commands/publish.ts";
 import { replayCommand } from "./commands/replay.ts";
+import { simulateCommand } from "./commands/simulate.ts";
 import { streamsCommand } from "./commands/streams.ts";
 import { upCommand } from "./commands/up.ts";
 
@@ -13,8 +16,11 @@ usage: tide <command> [options]
 
   up       [--edges N] [--dir D] [--ports standard|free]   hub + N edge leaf nodes + services
   demo     [--edges N] [--duration S] [--dir D]            up + a smoke scenario (npm start)
+  edge     --id ID [--http-port P] [--model FILE]          one edge runtime against its running leaf node
+  cloud                                                     the cloud services against the running hub
   streams  apply [--dir D]                                  apply the stream catalogue, idempotently
   publish  --edge ID --device ID --temperature X --humidity Y   one reading through the edge's ingest
+  simulate --edge ID [--devices N] [--rate HZ] [--seed S] [--count N] [--duration S] [--faulty N] [--anomaly-rate P] [--start T] [--speed X]   simulated climate devices, faults included
   replay   STREAM [--edge ID] [--subject S] [--since T] [--until T] [--from-seq N] [--to-seq N] [--json]
   project  rebuild NAME [--edge ID] [--as-of T] [--json]    rebuild a projection from its stream
   project  run [--edge ID]                                  keep projections up to date (a process of its own)
@@ -28,8 +34,11 @@ type Command = (argv: string[]) => Promise<number>;
 const commands: Record<string, Command> = {
   up: upCommand,
   demo: demoCommand,
+  edge: edgeCommand,
+  cloud: cloudCommand,
   streams: streamsCommand,
   publish: publishCommand,
+  simulate: simulateCommand,
   replay: replayCommand,
   project: projectCommand,
   bench: benchCommand,

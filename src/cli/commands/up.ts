@@ -1,9 +1,10 @@
 import { createLogger } from "../../log.ts";
 import { startFleet, untilSignal } from "../../fleet.ts";
+import { startTopology } from "../../topology/index.ts";
 import { DIR_OPTION, dirOf, int, parse } from "../args.ts";
 import { UsageError } from "../../errors.ts";
 
-const USAGE = "tide up [--edges N] [--dir D] [--ports standard|free]";
+const USAGE = "tide up [--edges N] [--dir D] [--ports standard|free] [--servers-only]";
 
 export function portsOf(value: string | undefined): "standard" | "free" {
   if (value === undefined || value === "standard" || value === "free") return value ?? "standard";
@@ -11,21 +12,24 @@ export function portsOf(value: string | undefined): "standard" | "free" {
 }
 
 export async function upCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { ...DIR_OPTION, edges: { type: "string" }, ports: { type: "string" } }, USAGE);
+  const { values } = parse(argv, { ...DIR_OPTION, edges: { type: "string" }, ports: { type: "string" }, "servers-only": { type: "boolean" } }, USAGE);
   const logger = createLogger();
-  const fleet = await startFleet({ dir: dirOf(values.dir), edges: int(values.edges, "edges", { min: 1, max: 64 }) ?? 2, ports: portsOf(values.ports), logger });
+  const options = { dir: dirOf(values.dir), edges: int(values.edges, "edges", { min: 1, max: 64 }) ?? 2, ports: portsOf(values.ports), logger };
+  // --servers-only: just the NATS servers; run `tide edge --id ID` and `tide cloud` as processes of their own.
+  const fleet = values["servers-only"] ? { topology: await startTopology(options), stop: async () => undefined } : await startFleet(options);
   const { file } = fleet.topology;
   process.stdout.write(
     [
       `Tide is up (state in ${file.dir}, topology in ${file.dir}/topology.json)`,
       `  hub     ${file.hub.clientUrl}  domain cloud  monitor ${file.hub.monitorUrl}`,
       ...file.edges.map((e) => `  edge ${e.id.padEnd(3)} ${e.clientUrl}  domain ${e.domain}  monitor ${e.monitorUrl}`),
-      "Ctrl-C to stop.",
+      values["servers-only"] ? "Servers only: start `tide edge --id ID` and `tide cloud` against them. Ctrl-C to stop." : "Edge runtimes and cloud services running. Ctrl-C to stop.",
       "",
     ].join("\n"),
   );
   const why = await untilSignal();
   logger.info({ why }, "stopping");
   await fleet.stop();
+  await fleet.topology.stop();
   return 0;
 }
