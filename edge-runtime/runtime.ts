@@ -4,6 +4,7 @@ import { edgeDomain, type EdgeId } from "../src/ids.ts";
 import { silentLogger, type Logger } from "../src/log.ts";
 import { loadModelFromFile, loadModelFromObjectStore } from "./inference/model-source.ts";
 import { createInferenceEngine } from "./inference/engine.ts";
+import { BASELINE_WINDOW } from "./inference/baseline.ts";
 import { selectBackend } from "../src/model/backend.ts";
 import { startHeartbeats } from "../src/nodes/heartbeat.ts";
 import { startHttpServer } from "../src/http/server.ts";
@@ -74,7 +75,8 @@ export async function startEdgeRuntime(options: EdgeRuntimeOptions) {
       nc,
       edge,
       predictor: engine,
-      window: engine.requiredWindow(),
+      // Enough for the baseline's trend and anomaly score, and for the active model (W + 1) — read per reading, as models are swapped.
+      window: () => Math.max(BASELINE_WINDOW + 1, engine.requiredWindow()),
       logger: log,
       ...(cooling ? { cooling } : {}),
       ...(Number.isFinite(offloadAboveScore) ? { offloadAboveScore, offload: createOffloadClient(nc, edge, offloadTimeoutMs, log) } : {}),

@@ -34,7 +34,7 @@ export async function givenTopology(options: Omit<TopologyOptions, "ports" | "di
 }
 
 /** A whole fleet (servers, streams, ingest, projections) on free ports in a fresh directory. */
-export async function givenFleet(options: Omit<TopologyOptions, "ports" | "dir"> = {}) {
+export async function givenFleet(options: Omit<Parameters<typeof startFleet>[0], "ports" | "dir"> = {}) {
   const dir = tempDir();
   const fleet: Fleet = await startFleet({ ...options, dir, ports: "free" });
   const connections: NatsConnection[] = [];

@@ -31,7 +31,11 @@ export interface PipelineOptions {
   edge: EdgeId;
   predictor: Predictor;
   logger?: Logger;
-  window?: number;
+  /**
+   * Readings kept per device for a prediction: a number, or a function read for
+   * every reading so the window follows the active model after a hot-swap.
+   */
+  window?: number | (() => number);
   cooling?: CoolingSettings;
   /** Offload when the anomaly score is at least this (default: never). */
   offloadAboveScore?: number;
@@ -75,7 +79,8 @@ export async function startPipeline(options: PipelineOptions) {
     const { device, temperature, humidity } = event.data;
     const points = windows.get(device) ?? [];
     points.push({ seq: msg.seq, temperature, humidity, device });
-    if (points.length > window) points.shift();
+    const keep = typeof window === "function" ? window() : window;
+    while (points.length > keep) points.shift();
     windows.set(device, points);
     const result = await predictor.predict({ device, window: [...points] });
     let offloadInfo: TideEvent<"tide.inference.completed.v1">["data"]["offload"];

@@ -180,7 +180,8 @@ export async function loadModelArtifact(tf: Tf, bytes: Uint8Array): Promise<Load
   const { modelTopology, weightSpecs, weightsByteLength: _length, weightsSha256: _sha, ...meta } = header;
   let model: LayersModel;
   try {
-    const weightData = weights.slice().buffer;
+    // A copy into a fresh ArrayBuffer: on a Node Buffer (readFile) `slice()` is a view, and its `.buffer` is the whole file (or a shared pool).
+    const weightData = new Uint8Array(weights).buffer;
     model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology, weightSpecs: weightSpecs as io.WeightsManifestEntry[], weightData }));
   } catch (error) {
     throw corrupt(`tfjs cannot build the model: ${errorMessage(error)}`, [], error);
