@@ -35,14 +35,15 @@ export interface EncodedEvent {
 }
 
 export function encodeEvent(event: TideEvent): EncodedEvent {
+  // `append`, not `set`: the headers are new, and `set` first scans them all for the key to delete (a hot path: every append).
   const h = natsHeaders();
-  h.set(CE.specversion, CE_SPEC_VERSION);
-  h.set(CE.id, event.metadata.id);
-  h.set(CE.type, event.type);
-  h.set(CE.source, event.metadata.source);
-  h.set(CE.time, event.metadata.time);
-  h.set(CE.contentType, CONTENT_TYPE);
-  h.set(CE.msgId, event.metadata.id);
+  h.append(CE.specversion, CE_SPEC_VERSION);
+  h.append(CE.id, event.metadata.id);
+  h.append(CE.type, event.type);
+  h.append(CE.source, event.metadata.source);
+  h.append(CE.time, event.metadata.time);
+  h.append(CE.contentType, CONTENT_TYPE);
+  h.append(CE.msgId, event.metadata.id);
   return { headers: h, data: encoder.encode(JSON.stringify(event.data)) };
 }
 
@@ -61,28 +62,35 @@ function fail(reason: DecodeFailure["reason"], message: string, issues: string[]
 /** Read a stored event back: headers must be a complete CloudEvents envelope and the body must pass its schema. */
 export function decodeEvent(headers: MsgHdrs | undefined, data: Uint8Array): DecodeResult {
   if (!headers) return fail("bad_headers", "missing CloudEvents headers");
-  const get = (name: string) => (headers.has(name) ? headers.get(name) : "");
-  const missing = [CE.specversion, CE.id, CE.type, CE.source, CE.time].filter((name) => get(name) === "");
-  if (missing.length) return fail("bad_headers", `missing header(s): ${missing.join(", ")}`);
-  if (get(CE.specversion) !== CE_SPEC_VERSION) {
-    return fail("bad_headers", `${CE.specversion} must be ${CE_SPEC_VERSION}, got '${get(CE.specversion)}'`);
+  // Each header read once: every MsgHdrs lookup scans all keys (a hot path: every event read). `get` gives "" when absent.
+  const specversion = headers.get(CE.specversion);
+  const id = headers.get(CE.id);
+  const type = headers.get(CE.type);
+  const source = headers.get(CE.source);
+  const time = headers.get(CE.time);
+  if (!specversion || !id || !type || !source || !time) {
+    const missing = [CE.specversion, CE.id, CE.type, CE.source, CE.time].filter((name) => headers.get(name) === "");
+    return fail("bad_headers", `missing header(s): ${missing.join(", ")}`);
   }
-  const contentType = get(CE.contentType);
+  if (specversion !== CE_SPEC_VERSION) {
+    return fail("bad_headers", `${CE.specversion} must be ${CE_SPEC_VERSION}, got '${specversion}'`);
+  }
+  const contentType = headers.get(CE.contentType);
   if (contentType !== "" && contentType !== CONTENT_TYPE) {
     return fail("bad_headers", `${CE.contentType} must be ${CONTENT_TYPE}, got '${contentType}'`);
   }
-  if (Number.isNaN(Date.parse(get(CE.time)))) return fail("bad_headers", `${CE.time} is not a time: '${get(CE.time)}'`);
+  if (Number.isNaN(Date.parse(time))) return fail("bad_headers", `${CE.time} is not a time: '${time}'`);
   let json: unknown;
   try {
     json = JSON.parse(decoder.decode(data));
   } catch (error) {
     return fail("not_json", `body is not JSON: ${(error as Error).message}`);
   }
-  const parsed = parseEventBody(get(CE.type), json);
+  const parsed = parseEventBody(type, json);
   if (!parsed.success) {
-    return fail(parsed.reason, parsed.reason === "unknown_type" ? parsed.issues[0]! : `${get(CE.type)} failed its schema`, parsed.issues);
+    return fail(parsed.reason, parsed.reason === "unknown_type" ? parsed.issues[0]! : `${type} failed its schema`, parsed.issues);
   }
-  return { success: true, event: { ...parsed.event, metadata: { id: get(CE.id), source: get(CE.source), time: get(CE.time) } } as TideEvent };
+  return { success: true, event: { ...parsed.event, metadata: { id, source, time } } as TideEvent };
 }
 
 /** Headers as a plain record, for dead letters and JSON output. */
