@@ -1,4 +1,6 @@
+import { copyFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { ConfigError } from "../src/errors.ts";
 import { edgeDomain, type EdgeId } from "../src/ids.ts";
 import { silentLogger, type Logger } from "../src/log.ts";
@@ -16,12 +18,19 @@ import { startPipeline } from "./pipeline/pipeline.ts";
 import { predictRoute } from "./http/predict.ts";
 import { createOffloadClient } from "./offload.ts";
 import type { CoolingSettings } from "./control/cooling.ts";
+import { createDistribution, type Distribution } from "./distribution/distribution.ts";
 
 export interface EdgeRuntimeOptions {
   topology: TopologyFile;
   edge: EdgeId;
   logger?: Logger;
-  /** The distribution policy's routing (default: every reading goes up). */
+  /**
+   * The edge's distribution policy file (reloaded on change). Without one every
+   * reading is forwarded raw; `tide up` and `tide edge` give each edge
+   * `<dir>/edge-<id>/policy.json`, created from edge-runtime/policy.default.json.
+   */
+  policyPath?: string;
+  /** Routing for tests and embedders that bring their own (ignored when policyPath is set). */
   route?: RouteReading;
   /** HTTP port for POST /predict (default: the topology's; 0 = any free port). */
   httpPort?: number;
@@ -34,6 +43,13 @@ export interface EdgeRuntimeOptions {
 
 /** Where a model to activate comes from: a local artifact file, or an Object Store entry. */
 export type ModelSource = { file: string } | { bucket: string; name: string; domain?: string };
+
+/** The edge's policy file under the topology dir, created from the default policy on first use. */
+export function ensureEdgePolicy(topology: TopologyFile, edge: EdgeId): string {
+  const path = join(topology.dir, edgeDomain(edge), "policy.json");
+  if (!existsSync(path)) copyFileSync(fileURLToPath(new URL("./policy.default.json", import.meta.url)), path);
+  return path;
+}
 
 export function edgeProjectionDbPath(topology: TopologyFile, edge: EdgeId): string {
   return join(topology.dir, edgeDomain(edge), "projections.db");
@@ -63,7 +79,16 @@ export async function startEdgeRuntime(options: EdgeRuntimeOptions) {
     const engine = createInferenceEngine({ tf, logger: log });
     stops.push(() => engine.close());
 
-    const ingest = startIngest({ nc, edge, logger: log, ...(route ? { route } : {}) });
+    let routeReading = route;
+    let distribution: Distribution | undefined;
+    if (options.policyPath) {
+      distribution = createDistribution({ nc, edge, policyPath: options.policyPath, logger: log });
+      await distribution.start();
+      // Pushed before ingest: stops run in reverse, so ingest stops first and the last readings are summarised.
+      stops.push(() => distribution!.stop());
+      routeReading = distribution.route;
+    }
+    const ingest = startIngest({ nc, edge, logger: log, ...(routeReading ? { route: routeReading } : {}) });
     stops.push(() => ingest.stop());
 
     const db = openProjectionDb(edgeProjectionDbPath(topology, edge));
@@ -91,7 +116,10 @@ export async function startEdgeRuntime(options: EdgeRuntimeOptions) {
       kinds: ["batch_inference", "aggregate"],
       intervalMs: heartbeatMs,
       logger: log,
-      status: () => ({ queueDepth: pipeline.queueDepth() + engine.queueDepth(), modelVersion: engine.activeVersion(), backend }),
+      status: () => {
+        const rttMs = distribution?.link().rttMs;
+        return { queueDepth: pipeline.queueDepth() + engine.queueDepth(), modelVersion: engine.activeVersion(), backend, ...(rttMs === undefined ? {} : { rttMs }) };
+      },
     });
     stops.push(() => heartbeats.stop());
 
@@ -111,6 +139,7 @@ export async function startEdgeRuntime(options: EdgeRuntimeOptions) {
       ingest,
       pipeline,
       engine,
+      distribution,
       backend,
       httpUrl: http.url,
       /** Load, verify and hot-swap a model in (the rollout issue calls this). */

@@ -1,5 +1,5 @@
 import { startCloudServices, type CloudServices } from "./cloud/cloud-services.ts";
-import { startEdgeRuntime, type EdgeRuntime } from "../edge-runtime/runtime.ts";
+import { ensureEdgePolicy, startEdgeRuntime, type EdgeRuntime } from "../edge-runtime/runtime.ts";
 import { silentLogger, type Logger } from "./log.ts";
 import { startTopology, type Topology, type TopologyOptions } from "./topology/index.ts";
 
@@ -11,7 +11,14 @@ export interface Fleet {
   stop(): Promise<void>;
 }
 
-export async function startFleet(options: TopologyOptions & { logger?: Logger; heartbeatMs?: number }): Promise<Fleet> {
+export interface FleetOptions extends TopologyOptions {
+  logger?: Logger;
+  heartbeatMs?: number;
+  /** Give each edge its policy file `<dir>/edge-<id>/policy.json` (default true); false = forward every reading raw. */
+  policies?: boolean;
+}
+
+export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const logger = options.logger ?? silentLogger;
   const topology = await startTopology(options);
   const edges = new Map<string, EdgeRuntime>();
@@ -23,7 +30,16 @@ export async function startFleet(options: TopologyOptions & { logger?: Logger; h
   };
   try {
     // Edge streams first: the cloud READINGS sources each edge's UPLINK.
-    for (const edge of topology.file.edges) edges.set(edge.id, await startEdgeRuntime({ topology: topology.file, edge: edge.id, logger, ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}) }));
+    for (const { id } of topology.file.edges) {
+      const runtime = await startEdgeRuntime({
+        topology: topology.file,
+        edge: id,
+        logger,
+        ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+        ...(options.policies === false ? {} : { policyPath: ensureEdgePolicy(topology.file, id) }),
+      });
+      edges.set(id, runtime);
+    }
     cloud = await startCloudServices({ topology: topology.file, logger });
   } catch (error) {
     await stop();

@@ -3,16 +3,16 @@ import { untilSignal } from "../../fleet.ts";
 import { UsageError } from "../../errors.ts";
 import { EdgeId } from "../../ids.ts";
 import { readTopology } from "../../topology/index.ts";
-import { startEdgeRuntime } from "../../../edge-runtime/runtime.ts";
+import { ensureEdgePolicy, startEdgeRuntime } from "../../../edge-runtime/runtime.ts";
 import { DIR_OPTION, dirOf, int, num, parse } from "../args.ts";
 
-const USAGE = "tide edge --id ID [--dir D] [--http-port P] [--model FILE] [--offload-score S]";
+const USAGE = "tide edge --id ID [--dir D] [--http-port P] [--model FILE] [--offload-score S] [--policy FILE]";
 
 /** One edge runtime as a process of its own, against its running leaf node (from topology.json). */
 export async function edgeCommand(argv: string[]): Promise<number> {
   const { values } = parse(
     argv,
-    { ...DIR_OPTION, id: { type: "string" }, "http-port": { type: "string" }, model: { type: "string" }, "offload-score": { type: "string" } },
+    { ...DIR_OPTION, id: { type: "string" }, "http-port": { type: "string" }, model: { type: "string" }, "offload-score": { type: "string" }, policy: { type: "string" } },
     USAGE,
   );
   if (!values.id) throw new UsageError(`--id is required\nusage: ${USAGE}`);
@@ -20,8 +20,10 @@ export async function edgeCommand(argv: string[]): Promise<number> {
   const httpPort = int(values["http-port"], "http-port", { min: 0, max: 65535 });
   const offloadAboveScore = num(values["offload-score"], "offload-score");
   const logger = createLogger();
+  const topology = readTopology(dirOf(values.dir));
   const runtime = await startEdgeRuntime({
-    topology: readTopology(dirOf(values.dir)),
+    topology,
+    policyPath: values.policy ?? ensureEdgePolicy(topology, values.id),
     edge: values.id,
     logger,
     ...(httpPort === undefined ? {} : { httpPort }),
