@@ -23,8 +23,9 @@ async function publishReadings(fleet: Fleet, perDevice: number) {
     const replies: Promise<IngestReply>[] = [];
     for (let d = 1; d <= 3; d++) {
       const device = `sensor-${d}`;
+      // sensor-3 warms past the cooling threshold, so the edge decides and commands.
       for (let i = 0; i < perDevice; i++) {
-        const reading = { ts: new Date(base + i * 1000).toISOString(), seq: i, temperature: 21 + d + Math.sin(i / 5), humidity: 40 + d * 3 + Math.cos(i / 7) };
+        const reading = { ts: new Date(base + i * 1000).toISOString(), seq: i, temperature: 21 + d + Math.sin(i / 5) + (d === 3 ? (i * 6) / perDevice : 0), humidity: 40 + d * 3 + Math.cos(i / 7) };
         replies.push(services.nc.request(subjects.ingest(edge, device), JSON.stringify(reading), { timeout: 5000 }).then((m) => m.json<IngestReply>()));
       }
     }
@@ -68,8 +69,17 @@ export async function demoCommand(argv: string[]): Promise<number> {
       out(`   edge ${edge}: READINGS ${await streamCount(services.nc, domain, "READINGS")}, UPLINK ${await streamCount(services.nc, domain, "UPLINK")}, DLQ ${await streamCount(services.nc, domain, "DLQ")}`);
     }
 
+    out(`\n4. Each edge inferred every reading (TensorFlow.js backend ${[...fleet.edges.values()][0]?.backend}) and decided its cooling actuator:`);
+    for (const [edge, runtime] of fleet.edges) {
+      const stored = sent[edge]!.ok;
+      const started = Date.now();
+      while (runtime.pipeline.stats.processed < stored && Date.now() - started < 15_000) await sleep(100);
+      const { processed, decisions, offloaded, offloadUsed } = runtime.pipeline.stats;
+      out(`   edge ${edge}: ${processed} inference(s) (model ${runtime.engine.activeVersion()}), ${decisions} decision(s), ${offloaded} offloaded to the cloud (${offloadUsed} answered); INFERENCES ${await streamCount(runtime.nc, edgeDomain(edge), "INFERENCES")}`);
+    }
+
     await sleep(500);
-    out(`\n4. Cloud projection 'devices' (latest reading per device, per edge):`);
+    out(`\n5. Cloud projection 'devices' (latest reading per device, per edge):`);
     const rows = fleet.cloud.db.prepare("SELECT edge, device, readings, ts, temperature, humidity FROM devices ORDER BY edge, device").all() as Record<string, unknown>[];
     for (const r of rows) out(`   edge ${r.edge} ${String(r.device).padEnd(10)} ${String(r.readings).padStart(5)} readings, last ${r.ts}: ${Number(r.temperature).toFixed(2)} °C, ${Number(r.humidity).toFixed(1)} %`);
 
