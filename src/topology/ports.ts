@@ -1,4 +1,4 @@
-import { createServer } from "node:net";
+import { createServer, type AddressInfo, type Server } from "node:net";
 
 /** A TCP port that was free a moment ago on `host` (the OS picks it). */
 export function freePort(host = "127.0.0.1"): Promise<number> {
@@ -11,6 +11,25 @@ export function freePort(host = "127.0.0.1"): Promise<number> {
       server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
     });
   });
+}
+
+/**
+ * `count` distinct free ports: all are held open until all are chosen, so one
+ * call never hands out the same port twice. Another process can still take
+ * one before the server binds it; startTopology retries when that happens.
+ */
+export async function freePorts(count: number, host = "127.0.0.1"): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise<Server>((resolve, reject) => {
+      const server = createServer();
+      server.unref();
+      server.on("error", reject);
+      server.listen(0, host, () => resolve(server));
+    })),
+  );
+  const ports = servers.map((server) => (server.address() as AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  return ports;
 }
 
 /** Standard ports of `tide up`: the hub on NATS's defaults, edge i (from 0) above them. */

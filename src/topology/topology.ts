@@ -2,12 +2,12 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
-import { TopologyError } from "../errors.ts";
+import { TopologyError, errorMessage } from "../errors.ts";
 import { EdgeId, edgeDomain } from "../ids.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { renderEdgeConfig } from "./edge-config.ts";
 import { loadOrCreateCredentials, topologyPath, type Credentials, type TopologyFile } from "./files.ts";
-import { freePort, STANDARD_PORTS } from "./ports.ts";
+import { freePorts, STANDARD_PORTS } from "./ports.ts";
 import { NatsServerProcess } from "./server.ts";
 
 const HUB_CONFIG = fileURLToPath(new URL("../../nats-server.conf", import.meta.url));
@@ -70,13 +70,26 @@ async function leafCount(monitorUrl: string): Promise<number> {
  * up; write `<dir>/topology.json`.
  */
 export async function startTopology(options: TopologyOptions = {}): Promise<Topology> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchTopology(options);
+    } catch (error) {
+      // With OS-chosen ports another process may bind one between our choice and the server's bind: choose again.
+      if (options.ports !== "free" || attempt >= 5 || !/address already in use/.test(errorMessage(error))) throw error;
+      options.logger?.warn({ attempt, err: errorMessage(error) }, "a chosen port was taken meanwhile; retrying with new ports");
+    }
+  }
+}
+
+async function launchTopology(options: TopologyOptions): Promise<Topology> {
   const { ports = "standard", host = "127.0.0.1", logger = silentLogger } = options;
   const dir = resolve(options.dir ?? ".tide");
   const ids = edgeIds(options.edges);
   mkdirSync(dir, { recursive: true });
   const { path: credentialsPath, credentials } = loadOrCreateCredentials(dir);
 
-  const port = async (standard: number) => (ports === "standard" ? standard : await freePort(host));
+  const pool = ports === "free" ? await freePorts(4 + 4 * ids.length, host) : [];
+  const port = async (standard: number) => (ports === "standard" ? standard : pool.shift()!);
   const hubPorts = {
     client: await port(STANDARD_PORTS.hub.client),
     monitor: await port(STANDARD_PORTS.hub.monitor),
