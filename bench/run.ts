@@ -5,19 +5,22 @@
  * bench/results.json (merged by name) and BENCHMARKS.md.
  *
  *   --quick        small N, one run per side: a smoke check; prints, writes nothing unless --out
- *   --only a,b     only these benchmarks (ingest, projection, replay, forward)
+ *   --only a,b     only these benchmarks (ingest, projection, replay, forward, edge, training, scheduler)
  *   --out DIR      write results.json and BENCHMARKS.md into DIR instead of the repo
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { errorMessage, UsageError } from "../src/errors.ts";
 import { SIZES, type BenchContext } from "./context.ts";
+import { edgeBenchmark } from "./edge.ts";
 import { findings } from "./findings.ts";
 import { forwardBenchmark } from "./forward.ts";
 import { ingestBenchmark } from "./ingest.ts";
 import { describeMachine } from "./machine.ts";
 import { projectionBenchmark } from "./projection.ts";
 import { replayBenchmark } from "./replay.ts";
+import { schedulerBenchmark } from "./scheduler.ts";
+import { trainingBenchmark } from "./training.ts";
 import { mergeResults, readResults, renderMarkdown, writeReport } from "./report.ts";
 import { createRssRecorder, rssOutcome } from "./rss.ts";
 import type { BenchOutcome, BenchResult } from "./types.ts";
@@ -27,12 +30,15 @@ const BENCHMARKS = {
   projection: projectionBenchmark,
   replay: replayBenchmark,
   forward: forwardBenchmark,
+  edge: edgeBenchmark,
+  training: trainingBenchmark,
+  scheduler: schedulerBenchmark,
 } as const satisfies Record<string, (ctx: BenchContext) => Promise<BenchOutcome>>;
 type BenchName = keyof typeof BENCHMARKS;
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-const USAGE = "usage: tide bench [--quick] [--only ingest,projection,replay,forward] [--out DIR]";
+const USAGE = "usage: tide bench [--quick] [--only ingest,projection,replay,forward,edge,training,scheduler] [--out DIR]";
 
 function parseArgs(argv: string[]) {
   const known = new Set(["--quick", "--only", "--out"]);

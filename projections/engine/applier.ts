@@ -1,11 +1,10 @@
 import type Database from "better-sqlite3";
 import type { NatsConnection } from "nats";
-import type { TideEvent } from "../../src/events/catalogue.ts";
-import { decodeEvent } from "../../src/events/envelope.ts";
+import { ConfigError } from "../../src/errors.ts";
 import { silentLogger, type Logger } from "../../src/log.ts";
-import { readMessages, type StoredEvent } from "../../src/store/read-stream.ts";
+import { decodeStored, readBatches, storedAtOf, type StoredEvent } from "../../src/store/read-stream.ts";
 import { checkpointStore, type Checkpoint } from "./checkpoints.ts";
-import type { Projection, ProjectionPlace } from "./projection.ts";
+import { runsOn, type Projection, type ProjectionPlace } from "./projection.ts";
 
 export interface ApplierOptions {
   nc: NatsConnection;
@@ -47,6 +46,7 @@ type Handler = (event: StoredEvent) => void;
  */
 export function createApplier(options: ApplierOptions) {
   const { nc, db, projection, place, edge, domain, logger = silentLogger, batchSize = 1000 } = options;
+  if (!runsOn(projection, place)) throw new ConfigError(`projection ${projection.name} runs on ${projection.places!.join(", ")} only, not on ${place === "edge" ? `edge ${edge ?? ""}`.trim() : place}`);
   const log = logger.child({ projection: projection.name, domain });
   const source = projection.source(place, edge);
   const checkpoints = checkpointStore(db);
@@ -90,7 +90,7 @@ export function createApplier(options: ApplierOptions) {
       batch = [];
     };
 
-    for await (const message of readMessages(nc, {
+    const reads = readBatches(nc, {
       stream: source.stream,
       domain,
       fromSeq: state.last_seq + 1,
@@ -100,20 +100,25 @@ export function createApplier(options: ApplierOptions) {
       ...(bounds.until ? { until: bounds.until } : {}),
       ...(bounds.follow ? { follow: true } : {}),
       ...(bounds.signal ? { signal: bounds.signal } : {}),
-    })) {
-      const decoded = decodeEvent(message.headers, message.data);
-      if (decoded.success) {
-        if (handlers[decoded.event.type]) {
-          batch.push({ seq: message.seq, subject: message.subject, storedAt: message.storedAt, pending: message.pending, event: decoded.event as TideEvent });
+    });
+    // Messages arrive in batches taken synchronously: no promise per event on this path.
+    for await (const messages of reads) {
+      for (const message of messages) {
+        const { streamSequence: seq, timestampNanos, pending } = message.info;
+        const decoded = decodeStored(message);
+        if (decoded.success) {
+          if (handlers[decoded.event.type]) {
+            batch.push({ seq, subject: message.subject, storedAt: storedAtOf(timestampNanos), pending, event: decoded.event });
+          }
+        } else {
+          state.invalid_skipped++;
+          result.invalid++;
+          log.warn({ seq, subject: message.subject, reason: decoded.reason, err: decoded.message }, "stored message is not a valid event: skipped");
         }
-      } else {
-        state.invalid_skipped++;
-        result.invalid++;
-        log.warn({ seq: message.seq, subject: message.subject, reason: decoded.reason, err: decoded.message }, "stored message is not a valid event: skipped");
+        state.last_seq = seq;
+        state.last_stored_at = storedAtOf(timestampNanos);
+        if (batch.length >= batchSize || pending === 0) flush();
       }
-      state.last_seq = message.seq;
-      state.last_stored_at = message.storedAt;
-      if (batch.length >= batchSize || message.pending === 0) flush();
     }
     flush();
     return result;

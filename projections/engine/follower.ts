@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage } from "../../src/errors.ts";
 import { silentLogger, type Logger } from "../../src/log.ts";
 import { createApplier, type Applier } from "./applier.ts";
-import type { Projection, ProjectionPlace } from "./projection.ts";
+import { runsOn, type Projection, type ProjectionPlace } from "./projection.ts";
 
 export interface FollowOptions {
   nc: NatsConnection;
@@ -21,7 +21,8 @@ export interface FollowOptions {
 export function followProjections(options: FollowOptions) {
   const { projections, logger = silentLogger, ...rest } = options;
   const controller = new AbortController();
-  const appliers: Applier[] = projections.map((projection) => createApplier({ ...rest, projection, logger }));
+  // The catalogue is shared by edges and the cloud: each place follows only the projections that run on it.
+  const appliers: Applier[] = projections.filter((p) => runsOn(p, rest.place)).map((projection) => createApplier({ ...rest, projection, logger }));
   const loops = appliers.map(async (applier) => {
     for (let attempt = 0; !controller.signal.aborted; attempt++) {
       try {

@@ -21,10 +21,17 @@ export interface Projection {
   readonly description: string;
   /** Which stream (and subject filter) it follows on a place. */
   source(place: ProjectionPlace, edge?: string): ProjectionSource;
+  /** Where it runs (default: edges and the cloud); a cloud-only projection reads streams edges do not have. */
+  readonly places?: readonly ProjectionPlace[];
   /** DDL creating its tables; must be idempotent (`IF NOT EXISTS`). */
   readonly schema: string;
   /** Its tables, dropped on rebuild. */
   readonly tables: readonly string[];
   /** Prepare statements once per database; return one handler per event type handled. */
   handlers(db: Database.Database): Partial<{ [T in EventType]: (event: StoredEvent<TideEvent<T>>) => void }>;
+}
+
+/** Whether `projection` runs on `place`. */
+export function runsOn(projection: Projection, place: ProjectionPlace): boolean {
+  return projection.places === undefined || projection.places.includes(place);
 }

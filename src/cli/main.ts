@@ -7,8 +7,12 @@ import { projectCommand } from "./commands/project.ts";
 import { publishCommand } from "./commands/publish.ts";
 import { replayCommand } from "./commands/replay.ts";
 import { simulateCommand } from "./commands/simulate.ts";
+import { statusCommand } from "./commands/status.ts";
 import { streamsCommand } from "./commands/streams.ts";
+import { taskCommand } from "./commands/task.ts";
+import { trainCommand } from "./commands/train.ts";
 import { upCommand } from "./commands/up.ts";
+import { workerCommand } from "./commands/worker.ts";
 
 const HELP = `tide — cloud-edge collaborative computing on NATS JetStream
 
@@ -24,6 +28,11 @@ usage: tide <command> [options]
   replay   STREAM [--edge ID] [--subject S] [--since T] [--until T] [--from-seq N] [--to-seq N] [--json]
   project  rebuild NAME [--edge ID] [--as-of T] [--json]    rebuild a projection from its stream
   project  run [--edge ID]                                  keep projections up to date (a process of its own)
+  train    [--since T] [--until T] [--force] [--epochs N] [--no-wait] [--json]   a training run in the cloud, with live progress
+  status   [--json] [--window S] [--limit N]                 the fleet at a glance: model registry, edges' models, training runs, nodes' utilisation, tasks' T_delay
+  task     submit KIND [--cpu N] [--memory MB] [--priority 0-9] [--deadline T] [--edge ID] [--from-seq N] [--to-seq N] [--bytes N] [--payload JSON] [--wait]   a task for the scheduler
+  task     show ID [--json]                                  a task's events: placement with every node's score, attempts, outcome
+  worker   [--name N] [--kinds K,..] [--module FILE] [--cpus N] [--memory MB]   a cloud worker: registers, heartbeats, runs assigned tasks
   bench                                                     run the benchmarks, write BENCHMARKS.md
 
 Times (T): ISO 8601, epoch milliseconds, or a duration ago (90s, 15m, 2h).
@@ -42,6 +51,10 @@ const commands: Record<string, Command> = {
   replay: replayCommand,
   project: projectCommand,
   bench: benchCommand,
+  train: trainCommand,
+  status: statusCommand,
+  task: taskCommand,
+  worker: workerCommand,
 };
 
 /** Exit codes: 0 ok, 1 failure, 2 usage. */

@@ -7,32 +7,79 @@ import { applyStreams } from "../../streams/apply.ts";
 import { followProjections, openProjectionDb, projectionCatalogue } from "../../projections/index.ts";
 import { createInferenceEngine } from "../../edge-runtime/inference/engine.ts";
 import { startOffloadResponder } from "./offload-responder.ts";
+import { startHttpServer } from "../http/server.ts";
+import { loadTrainingConfig, parseTrainingConfig, type TrainingConfigInput } from "../training/config.ts";
+import { startTrainingServices, type TrainingServices } from "./training-services.ts";
+import { startSchedulingServices, type SchedulingServices } from "./scheduling-services.ts";
+import type { SchedulerConfig } from "../scheduler/types.ts";
 
 export function cloudProjectionDbPath(topology: TopologyFile): string {
   return join(topology.dir, "hub", "projections.db");
 }
 
+export interface CloudServicesOptions {
+  topology: TopologyFile;
+  logger?: Logger;
+  /** Trainer settings; default `<dir>/training.json`, else the defaults. */
+  training?: TrainingConfigInput;
+  /** Port of the cloud HTTP API (default: the topology's `hub.httpUrl`; 0 = any free port). */
+  httpPort?: number;
+  /** Scheduler tunables (default DEFAULT_SCHEDULER_CONFIG). */
+  scheduler?: Partial<SchedulerConfig>;
+}
+
 /**
  * `tide cloud`: the cloud services against the hub. Cloud streams applied
- * (READINGS sourcing every edge), the fleet-wide projections, and the
- * joint-inference responder.
+ * (READINGS sourcing every edge), the fleet-wide projections (model registry
+ * included), the joint-inference responder on the production model, the
+ * trainer with its triggers, the scheduler and node-loss detector, and the
+ * cloud HTTP API (`POST /train`, `GET /models`, `POST /tasks`, `GET /tasks`, `GET /utilisation`).
  */
-export async function startCloudServices(options: { topology: TopologyFile; logger?: Logger }) {
+export async function startCloudServices(options: CloudServicesOptions) {
   const { topology, logger = silentLogger } = options;
+  const trainingConfig = options.training ? parseTrainingConfig(options.training) : loadTrainingConfig(topology.dir);
   const log = logger.child({ place: "cloud" });
   const nc = await connectTo(topology, CLOUD_DOMAIN, { name: "tide-cloud" });
   await applyStreams({ nc, place: "cloud", domain: CLOUD_DOMAIN, context: { edges: topology.edges.map((e) => e.id) }, logger: log });
   const db = openProjectionDb(cloudProjectionDbPath(topology));
   const projections = followProjections({ nc, db, projections: projectionCatalogue, place: "cloud", domain: CLOUD_DOMAIN, logger: log });
-  const { tf } = await selectBackend({ logger: log });
-  const engine = createInferenceEngine({ tf, logger: log });
+  const selection = await selectBackend({ logger: log });
+  const engine = createInferenceEngine({ tf: selection.tf, logger: log });
   const offload = startOffloadResponder(nc, engine, log);
+  let training: TrainingServices | undefined;
+  let scheduling: SchedulingServices | undefined;
+  let http: Awaited<ReturnType<typeof startHttpServer>>;
+  try {
+    training = await startTrainingServices({ nc, db, selection, engine, config: trainingConfig, logger: log });
+    scheduling = await startSchedulingServices({ nc, db, edges: topology.edges.map((e) => e.id), logger: log, ...(options.scheduler ? { scheduler: options.scheduler } : {}) });
+    http = await startHttpServer({
+      port: options.httpPort ?? Number(new URL(topology.hub.httpUrl).port),
+      logger: log,
+      routes: [...training.routes, ...scheduling.routes, { method: "GET", path: "/healthz", handle: () => ({ ok: true, backend: selection.backend, model: engine.activeVersion() }) }],
+    });
+  } catch (error) {
+    // e.g. the HTTP port is taken: stop what already runs, so the process can exit with the error.
+    await scheduling?.stop();
+    await training?.stop();
+    await offload.stop();
+    await engine.close();
+    await projections.stop();
+    db.close();
+    await nc.close().catch(() => undefined);
+    throw error;
+  }
   return {
     nc,
     db,
     engine,
     offload,
+    training,
+    scheduling,
+    httpUrl: http.url,
     async stop(): Promise<void> {
+      await http.close();
+      await scheduling.stop();
+      await training.stop();
       await offload.stop();
       await engine.close();
       await projections.stop();

@@ -4,16 +4,26 @@ import { defineEvent, nonNegativeInt, positiveInt } from "./define.ts";
 
 const Digest = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), size: positiveInt() });
 
+/** The evaluation gate's verdict on a candidate, on the run's held-out test split (°C). */
 export const modelEvaluated = defineEvent(
   "tide.model.evaluated.v1",
   z.object({
     runId: EntityId,
-    candidate: z.object({ mae: z.number().nonnegative() }),
-    production: z.object({ version: z.string(), mae: z.number().nonnegative() }).optional(),
+    /** The candidate's version; it keeps it whether or not it is published. */
+    version: EntityId,
+    candidate: z.object({ mae: z.number().nonnegative(), rmse: z.number().nonnegative().optional() }),
+    /** The production model at evaluation time, on the same test targets. */
+    production: z.object({ version: z.string(), mae: z.number().nonnegative(), samples: nonNegativeInt().optional() }).optional(),
+    /** Naive persistence: the next temperature is the last one. */
     persistence: z.object({ mae: z.number().nonnegative() }),
     accepted: z.boolean(),
     forced: z.boolean(),
     testSamples: nonNegativeInt(),
+    /** Why it was (not) accepted, for people. */
+    reason: z.string().optional(),
+    /** The data it was trained and tested on (cloud READINGS seqs) and its hash: lineage for rejected candidates too. */
+    dataRange: z.object({ fromSeq: positiveInt(), toSeq: positiveInt() }).optional(),
+    datasetHash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   }),
 );
 

@@ -1,6 +1,6 @@
 import type { LayersModel, Sequential, Tensor } from "@tensorflow/tfjs";
 import type { Tf } from "./backend.ts";
-import { DEFAULT_WINDOW, inputSize, normaliser, type NormalisationStats } from "./features.ts";
+import { DEFAULT_WINDOW, FEATURES, inputSize, normaliser, type NormalisationStats } from "./features.ts";
 
 export interface ForecastModelOptions {
   /** Readings per window (W); the input is 2·W features (see `normaliser`). */
@@ -10,6 +10,16 @@ export interface ForecastModelOptions {
   learningRate?: number;
   /** Seed for the initial weights, for reproducible runs. */
   seed?: number;
+  /**
+   * `dense` (default): hidden layers straight to the output. `residual`: the
+   * output is a linear function of the window, initialised to "the last
+   * temperature" (persistence), plus the hidden layers' correction, initialised
+   * to 0. An untrained residual model *is* the persistence baseline, so
+   * training starts from it and only has to learn what beats it; on noisy
+   * sensor data the plain dense net often does not get there (the trainer uses
+   * `residual`). Both serialise in tfjs layers format with input 2·W, output 1.
+   */
+  architecture?: "dense" | "residual";
 }
 
 /**
@@ -19,7 +29,14 @@ export interface ForecastModelOptions {
  * Free it with `disposeForecastModel` (tfjs's `model.dispose()` leaves an
  * optimizer instance it did not create).
  */
-export function createForecastModel(tf: Tf, options: ForecastModelOptions = {}): Sequential {
+export function createForecastModel(tf: Tf, options?: ForecastModelOptions & { architecture?: "dense" }): Sequential;
+export function createForecastModel(tf: Tf, options: ForecastModelOptions): LayersModel;
+export function createForecastModel(tf: Tf, options: ForecastModelOptions = {}): LayersModel {
+  if (options.architecture === "residual") return createResidualModel(tf, options);
+  return createDenseModel(tf, options);
+}
+
+function createDenseModel(tf: Tf, options: ForecastModelOptions): Sequential {
   const { window = DEFAULT_WINDOW, hidden = [32, 16], learningRate = 0.005, seed } = options;
   const init = (offset: number) => tf.initializers.glorotUniform(seed === undefined ? {} : { seed: seed + offset });
   const model = tf.sequential({ name: "tide_forecast" });
@@ -34,6 +51,28 @@ export function createForecastModel(tf: Tf, options: ForecastModelOptions = {}):
     );
   });
   model.add(tf.layers.dense({ units: 1, kernelInitializer: init(hidden.length), ...(hidden.length === 0 ? { inputShape: [inputSize(window)] } : {}) }));
+  model.compile({ optimizer: tf.train.adam(learningRate), loss: "meanSquaredError" });
+  return model;
+}
+
+/** See `ForecastModelOptions.architecture`: linear path from the window (starts as persistence) + dense correction (starts at 0). */
+function createResidualModel(tf: Tf, options: ForecastModelOptions): LayersModel {
+  const { window = DEFAULT_WINDOW, hidden = [32, 16], learningRate = 0.002, seed } = options;
+  const size = inputSize(window);
+  const input = tf.input({ shape: [size], name: "window" });
+  const linear = tf.layers.dense({ units: 1, name: "linear", kernelInitializer: "zeros" });
+  let h = input;
+  hidden.forEach((units, i) => {
+    const kernelInitializer = tf.initializers.glorotUniform(seed === undefined ? {} : { seed: seed + i });
+    h = tf.layers.dense({ units, activation: "relu", kernelInitializer, name: `hidden_${i}` }).apply(h) as typeof input;
+  });
+  const correction = tf.layers.dense({ units: 1, kernelInitializer: "zeros", name: "correction" }).apply(h) as typeof input;
+  const output = tf.layers.add({ name: "next_temperature" }).apply([linear.apply(input) as typeof input, correction]) as typeof input;
+  const model = tf.model({ inputs: input, outputs: output, name: "tide_forecast_residual" });
+  // Persistence: the last time step's temperature sits at index 2·(W−1) of the interleaved input.
+  const kernel = new Float32Array(size);
+  kernel[FEATURES.length * (window - 1)] = 1;
+  tf.tidy(() => linear.setWeights([tf.tensor2d(kernel, [size, 1]), tf.zeros([1])]));
   model.compile({ optimizer: tf.train.adam(learningRate), loss: "meanSquaredError" });
   return model;
 }
@@ -67,6 +106,11 @@ export interface TrainOptions {
   validationData?: { inputs: number[][]; targets: number[] };
   /** Shuffle training samples each epoch (default true). */
   shuffle?: boolean;
+  /**
+   * How often fit yields to the event loop (tfjs `yieldEvery`; default tfjs's
+   * `auto`). A service that trains while it answers requests passes `batch`.
+   */
+  yieldEvery?: "auto" | "batch" | "epoch" | "never" | number;
   onEpochEnd?: (report: EpochReport) => void | Promise<void>;
 }
 
@@ -78,7 +122,7 @@ export interface TrainHistory {
 
 /** Fits `model` (compiled, e.g. by `createForecastModel`) and returns its losses; input tensors are disposed. */
 export async function trainForecastModel(tf: Tf, model: LayersModel, options: TrainOptions): Promise<TrainHistory> {
-  const { inputs, targets, epochs, batchSize, validationSplit, validationData, shuffle = true, onEpochEnd } = options;
+  const { inputs, targets, epochs, batchSize, validationSplit, validationData, shuffle = true, yieldEvery, onEpochEnd } = options;
   if (inputs.length === 0 || inputs.length !== targets.length) throw new RangeError(`need as many targets as inputs, and at least one (got ${inputs.length} inputs, ${targets.length} targets)`);
   const x = tf.tensor2d(inputs);
   const y = tf.tensor2d(targets, [targets.length, 1]);
@@ -91,6 +135,7 @@ export async function trainForecastModel(tf: Tf, model: LayersModel, options: Tr
       batchSize,
       shuffle,
       verbose: 0,
+      ...(yieldEvery === undefined ? {} : { yieldEvery }),
       ...(val ? { validationData: [val[0], val[1]] } : validationSplit ? { validationSplit } : {}),
       callbacks: {
         onEpochBegin: async () => {
