@@ -19,6 +19,12 @@ import { predictRoute } from "./http/predict.ts";
 import { createOffloadClient } from "./offload.ts";
 import type { CoolingSettings } from "./control/cooling.ts";
 import { createDistribution, type Distribution } from "./distribution/distribution.ts";
+import { startTaskWorker } from "../src/tasks/worker/executor.ts";
+import { createTaskKindRegistry, type TaskKind } from "../src/tasks/kinds/registry.ts";
+import { BUILT_IN_KINDS, EDGE_KINDS } from "../src/tasks/kinds/index.ts";
+
+/** What an edge offers to tasks by default: a share of a small machine whose first job is inference. */
+export const DEFAULT_EDGE_TASK_RESOURCES = { cpus: 1, memoryMb: 512 } as const;
 
 export interface EdgeRuntimeOptions {
   topology: TopologyFile;
@@ -39,6 +45,10 @@ export interface EdgeRuntimeOptions {
   /** Joint inference: offload when the anomaly score is at least this (default 4; Infinity disables). */
   offloadAboveScore?: number;
   offloadTimeoutMs?: number;
+  /** What the edge offers to scheduled tasks (default DEFAULT_EDGE_TASK_RESOURCES). */
+  taskResources?: { cpus: number; memoryMb: number };
+  /** Task kinds it runs besides the built-in `batch_inference` and `aggregate`. */
+  taskKinds?: readonly TaskKind[];
 }
 
 /** Where a model to activate comes from: a local artifact file, or an Object Store entry. */
@@ -108,17 +118,26 @@ export async function startEdgeRuntime(options: EdgeRuntimeOptions) {
     });
     stops.push(() => pipeline.stop());
 
+    // The task worker runs what the scheduler assigns to this edge, on data where it lies. It follows the
+    // cloud TASKS across the leaf link: not awaited, so an edge starts (and keeps working) while the link is down.
+    const taskResources = options.taskResources ?? DEFAULT_EDGE_TASK_RESOURCES;
+    const registry = createTaskKindRegistry([...BUILT_IN_KINDS.filter((k) => (EDGE_KINDS as readonly string[]).includes(k.kind)), ...(options.taskKinds ?? [])]);
+    const tasks = startTaskWorker({ nc, node: domain, registry, cpus: taskResources.cpus, predictor: engine, logger: log });
+    void tasks.start().catch((error: unknown) => log.warn({ err: (error as Error).message }, "task worker did not start"));
+    stops.push(() => tasks.stop());
+
     const heartbeats = startHeartbeats({
       nc,
       node: domain,
       kind: "edge",
       edge,
-      kinds: ["batch_inference", "aggregate"],
+      kinds: tasks.kinds(),
+      resources: taskResources,
       intervalMs: heartbeatMs,
       logger: log,
       status: () => {
         const rttMs = distribution?.link().rttMs;
-        return { queueDepth: pipeline.queueDepth() + engine.queueDepth(), modelVersion: engine.activeVersion(), backend, ...(rttMs === undefined ? {} : { rttMs }) };
+        return { queueDepth: pipeline.queueDepth() + engine.queueDepth() + tasks.queueDepth(), modelVersion: engine.activeVersion(), backend, ...(rttMs === undefined ? {} : { rttMs }) };
       },
     });
     stops.push(() => heartbeats.stop());
@@ -139,6 +158,7 @@ export async function startEdgeRuntime(options: EdgeRuntimeOptions) {
       ingest,
       pipeline,
       engine,
+      tasks,
       distribution,
       backend,
       httpUrl: http.url,

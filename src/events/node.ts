@@ -9,7 +9,18 @@ const Resources = z.object({ cpus: z.number().positive(), memoryMb: z.number().p
 
 export const nodeRegistered = defineEvent(
   "tide.node.registered.v1",
-  z.object({ node: EntityId, kind: NodeKind, edge: z.string().optional(), resources: Resources, backend: TfBackend.optional(), kinds: z.array(z.string()).default([]) }),
+  z.object({
+    node: EntityId,
+    kind: NodeKind,
+    edge: z.string().optional(),
+    /** What the node offers to tasks (an edge offers a share of a small machine). */
+    resources: Resources,
+    backend: TfBackend.optional(),
+    /** Task kinds it runs. */
+    kinds: z.array(z.string()).default([]),
+    /** Its heartbeat interval: the cloud declares it lost after a few missed beats. */
+    heartbeatMs: z.number().int().positive().optional(),
+  }),
 );
 
 export const nodeHeartbeat = defineEvent(

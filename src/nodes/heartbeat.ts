@@ -24,6 +24,8 @@ export interface HeartbeatOptions {
   edge?: string;
   /** Task kinds this node can run. */
   kinds?: string[];
+  /** What the node offers to tasks (default: this machine's CPUs and memory). */
+  resources?: { cpus: number; memoryMb: number };
   intervalMs?: number;
   status: () => NodeStatus;
   logger?: Logger;
@@ -38,7 +40,7 @@ const MB = 1024 * 1024;
  * the node registers again when it can.
  */
 export function startHeartbeats(options: HeartbeatOptions) {
-  const { nc, node, kind, edge, kinds = [], intervalMs = 5000, status, logger = silentLogger } = options;
+  const { nc, node, kind, edge, kinds = [], resources, intervalMs = 5000, status, logger = silentLogger } = options;
   const js = nc.jetstream({ domain: CLOUD_DOMAIN });
   const source = `tide://${node}/heartbeat`;
   let registered = false;
@@ -51,7 +53,15 @@ export function startHeartbeats(options: HeartbeatOptions) {
         const event = createEvent(
           {
             type: "tide.node.registered.v1",
-            data: { node, kind, ...(edge ? { edge } : {}), resources: { cpus: cpus().length, memoryMb: Math.round(totalmem() / MB) }, ...(s.backend ? { backend: s.backend } : {}), kinds },
+            data: {
+              node,
+              kind,
+              ...(edge ? { edge } : {}),
+              resources: resources ?? { cpus: cpus().length, memoryMb: Math.round(totalmem() / MB) },
+              ...(s.backend ? { backend: s.backend } : {}),
+              kinds,
+              heartbeatMs: intervalMs,
+            },
           },
           { source },
         );
