@@ -21,11 +21,13 @@ export interface BenchSizes {
   forward: number;
   /** Measured runs per side (the best counts). */
   runs: number;
+  /** Seconds per edge rate point (ramp steps and the HTTP run take half). */
+  edgeSeconds: number;
 }
 
 export const SIZES = {
-  full: { quick: false, ingest: 100_000, projection: 100_000, replay: 100_000, forward: 100_000, runs: 3 },
-  quick: { quick: true, ingest: 10_000, projection: 10_000, replay: 10_000, forward: 10_000, runs: 1 },
+  full: { quick: false, ingest: 100_000, projection: 100_000, replay: 100_000, forward: 100_000, runs: 3, edgeSeconds: 8 },
+  quick: { quick: true, ingest: 10_000, projection: 10_000, replay: 10_000, forward: 10_000, runs: 1, edgeSeconds: 2 },
 } as const satisfies Record<string, BenchSizes>;
 
 export interface BenchContext {

@@ -4,8 +4,22 @@ import { loadavg } from "node:os";
 import type { Machine } from "./machine.ts";
 import type { BenchOutcome, BenchResult } from "./types.ts";
 
-/** TensorFlow.js backend line: none of these benchmarks runs a model. */
-export const BACKEND_LINE = "n/a for these benchmarks (none of them runs a model)";
+/** TensorFlow.js backend line: which backend(s) the figures that ran a model used. */
+export function backendLine(results: readonly BenchResult[]): string {
+  const backends = [...new Set(results.flatMap((r) => (r.backend === undefined ? [] : [r.backend])))];
+  if (backends.length === 0) return "n/a for these benchmarks (none of them runs a model)";
+  return `${backends.join(", ")} (chosen by the process that ran the model; see the backend column), n/a for the others`;
+}
+
+/** Units where a target is a ceiling (smaller is better) rather than a floor. */
+const LOWER_IS_BETTER = new Set(["ms", "s", "MiB"]);
+
+/** The number a target is compared with (the ratio when there is one), and whether it met it; undefined when there is no target. */
+export function targetCheck(r: BenchResult): { compared: number; met: boolean } | undefined {
+  if (r.target === undefined) return undefined;
+  if (r.ratio !== undefined) return { compared: r.ratio, met: r.ratio >= r.target };
+  return { compared: r.value, met: LOWER_IS_BETTER.has(r.unit) ? r.value <= r.target : r.value >= r.target };
+}
 
 /** Keep other benchmarks' entries; replace those with the same names as `ours`. */
 export function mergeResults(existing: readonly BenchResult[], ours: readonly BenchResult[]): BenchResult[] {
@@ -24,12 +38,13 @@ const num = (value: number | undefined, digits?: number) =>
   value === undefined ? "" : value.toLocaleString("en-US", digits === undefined ? {} : { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 function verdict(r: BenchResult): string {
-  if (r.target === undefined || r.ratio === undefined) return "";
-  return r.ratio >= r.target ? "met" : "**missed**";
+  const check = targetCheck(r);
+  if (!check) return "";
+  return check.met ? "met" : "**missed**";
 }
 
 function table(results: readonly BenchResult[]): string {
-  // A TensorFlow.js backend column only when some benchmark (not these) reports one.
+  // A TensorFlow.js backend column only when some benchmark reports one.
   const backend = results.some((r) => r.backend !== undefined);
   const rows = results.map((r) =>
     [
@@ -65,7 +80,7 @@ export interface ReportInput {
 export function renderMarkdown(input: ReportInput): string {
   const { date, machine, quick, results, outcomes, findings, failures } = input;
   const ours = new Set(outcomes.flatMap((o) => o.figures.map((f) => f.name)));
-  const misses = results.filter((r) => ours.has(r.name) && r.ratio !== undefined && r.target !== undefined && r.ratio < r.target);
+  const misses = results.filter((r) => ours.has(r.name) && targetCheck(r)?.met === false);
   const lines = [
     "# Tide benchmarks",
     "",
@@ -78,7 +93,7 @@ export function renderMarkdown(input: ReportInput): string {
     `- CPU: ${machine.cpu}, ${machine.cores} cores`,
     `- Memory: ${machine.memoryGiB} GiB`,
     `- Node.js ${machine.node}, nats-server ${machine.natsServer}`,
-    `- TensorFlow.js backend: ${BACKEND_LINE}`,
+    `- TensorFlow.js backend: ${backendLine(results)}`,
     `- 1-minute load average: ${machine.loadAtStart} at the start, ${Math.round(loadavg()[0]! * 100) / 100} at the end ` +
       "(the benchmark itself keeps about two processes busy; more means other work shared the machine).",
     "",
@@ -90,7 +105,11 @@ export function renderMarkdown(input: ReportInput): string {
   if (failures.length) lines.push("## Failed", "", ...failures.map((f) => `- ${f}`), "");
   if (misses.length) {
     lines.push("## Missed targets", "");
-    for (const r of misses) lines.push(`- \`${r.name}\` = ${num(r.ratio, 2)} (target ${r.target}). ${findings.get(r.name) ?? "Cause not yet investigated."}`);
+    for (const r of misses) {
+      const shown = r.ratio === undefined ? `${num(r.value)} ${r.unit}` : num(r.ratio, 2);
+      const bound = r.ratio === undefined && LOWER_IS_BETTER.has(r.unit) ? "at most " : "";
+      lines.push(`- \`${r.name}\` = ${shown} (target ${bound}${r.target}). ${findings.get(r.name) ?? "Cause not yet investigated."}`);
+    }
     lines.push("");
   }
   lines.push("## How each figure was measured", "");

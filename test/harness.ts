@@ -36,7 +36,9 @@ export async function givenTopology(options: Omit<TopologyOptions, "ports" | "di
 /** A whole fleet (servers, streams, ingest, projections) on free ports in a fresh directory. */
 export async function givenFleet(options: Omit<Parameters<typeof startFleet>[0], "ports" | "dir"> = {}) {
   const dir = tempDir();
-  const fleet: Fleet = await startFleet({ ...options, dir, ports: "free" });
+  // Without a policy every reading is forwarded raw and no distribution stats land in the cloud READINGS,
+  // so tests can count exactly what they sent; tests of the policy opt in with `policies: true`.
+  const fleet: Fleet = await startFleet({ policies: false, ...options, dir, ports: "free" });
   const connections: NatsConnection[] = [];
   return {
     dir,

@@ -116,7 +116,9 @@ export function createInferenceEngine(options: InferenceEngineOptions) {
     counters.batches++;
     counters.modelRequests += group.length;
     counters.largestBatch = Math.max(counters.largestBatch, group.length);
-    const out = tf.tidy(() => loaded.model.predict(tf.tensor2d(packed, [group.length * 2, width])) as Tensor);
+    const rows = group.length * 2;
+    // One execution for the whole batch: `predict`'s default batchSize (32) would split a full batch (128 rows) into 4 and concat them.
+    const out = tf.tidy(() => loaded.model.predict(tf.tensor2d(packed, [rows, width]), { batchSize: rows }) as Tensor);
     let values: Float32Array | Int32Array | Uint8Array;
     try {
       values = await out.data();

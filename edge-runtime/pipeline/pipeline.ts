@@ -61,6 +61,8 @@ export async function startPipeline(options: PipelineOptions) {
   const windows = new Map<string, ReadingPoint[]>();
   const control = new Map<string, CoolingState>();
   const chains = new Map<string, Promise<void>>();
+  /** Readings decided whose events are not yet stored (acked once they are). */
+  const completions = new Set<Promise<void>>();
   const latency = createLatencyRecorder();
   let inFlight = 0;
   const stats = { processed: 0, decisions: 0, commands: 0, offloaded: 0, offloadUsed: 0, failed: 0 };
@@ -75,7 +77,15 @@ export async function startPipeline(options: PipelineOptions) {
   });
   const consumer = await js.consumers.get("READINGS", durable);
 
-  async function process(msg: JsMsg, event: TideEvent<"tide.reading.recorded.v1">): Promise<void> {
+  /**
+   * Decides one reading and starts appending its events; resolves with their
+   * storage, wrapped so awaiting this does not wait for it (the caller acks the
+   * reading once it resolves). Readings of a
+   * device go through here one after another, so their windows, decisions and
+   * appends keep reading order; waiting for the appends' acks is not part of it
+   * (see the loop below).
+   */
+  async function process(msg: JsMsg, event: TideEvent<"tide.reading.recorded.v1">): Promise<{ stored: Promise<unknown> }> {
     const { device, temperature, humidity } = event.data;
     const points = windows.get(device) ?? [];
     points.push({ seq: msg.seq, temperature, humidity, device });
@@ -144,10 +154,13 @@ export async function startPipeline(options: PipelineOptions) {
       stats.decisions++;
       stats.commands++;
     }
-    await Promise.all(pending);
-    latency.record(Date.now() - msg.info.timestampNanos / 1_000_000);
-    stats.processed++;
-    msg.ack();
+    return { stored: Promise.all(pending) };
+  }
+
+  function failed(msg: JsMsg, error: unknown): void {
+    stats.failed++;
+    log.warn({ seq: msg.seq, err: errorMessage(error) }, "inference step failed; the reading will be redelivered");
+    msg.nak(1000);
   }
 
   const messages = await consumer.consume({ max_messages: 1000 });
@@ -163,14 +176,33 @@ export async function startPipeline(options: PipelineOptions) {
       const event = decoded.event as TideEvent<"tide.reading.recorded.v1">;
       const device = event.data.device;
       inFlight++;
-      // Per device in order; devices in parallel, so inference can micro-batch across them.
-      const next = (chains.get(device) ?? Promise.resolve()).then(() =>
-        process(msg, event).catch((error) => {
-          stats.failed++;
-          log.warn({ seq: msg.seq, err: errorMessage(error) }, "inference step failed; the reading will be redelivered");
-          msg.nak(1000);
-        }).finally(() => inFlight--),
-      );
+      // Per device in order; devices in parallel, so inference can micro-batch across them. A device's next reading
+      // starts once this one's events are sent, not stored: appends from one connection are stored in the order sent,
+      // and waiting for each ack would hold every device to one reading per round trip, which collapses under load.
+      const next = (chains.get(device) ?? Promise.resolve()).then(async () => {
+        let stored: Promise<unknown>;
+        try {
+          ({ stored } = await process(msg, event));
+        } catch (error) {
+          failed(msg, error);
+          inFlight--;
+          return;
+        }
+        const completion: Promise<void> = stored
+          .then(
+            () => {
+              latency.record(Date.now() - msg.info.timestampNanos / 1_000_000);
+              stats.processed++;
+              msg.ack();
+            },
+            (error: unknown) => failed(msg, error),
+          )
+          .finally(() => {
+            inFlight--;
+            completions.delete(completion);
+          });
+        completions.add(completion);
+      });
       chains.set(device, next);
       void next.then(() => {
         if (chains.get(device) === next) chains.delete(device);
@@ -187,6 +219,7 @@ export async function startPipeline(options: PipelineOptions) {
       await messages.close().catch(() => undefined);
       await loop;
       await Promise.all(chains.values());
+      await Promise.all(completions);
     },
   };
 }

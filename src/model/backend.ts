@@ -1,4 +1,4 @@
-import * as tfjs from "@tensorflow/tfjs";
+import type * as tfjs from "@tensorflow/tfjs";
 import { ConfigError, errorMessage } from "../errors.ts";
 import { TfBackend } from "../events/inference.ts";
 import type { Logger } from "../log.ts";
@@ -47,20 +47,43 @@ async function activate(tf: Tf, backend: TfBackend): Promise<Tf> {
   return tf;
 }
 
+/**
+ * Imports a TF.js package with Node's source-map support off. tsx turns it on,
+ * and then Node parses and keeps the source map of every module it loads: the
+ * tfjs bundles ship ~17 MB of them, which cost ~40–60 MB of RSS in every process
+ * that runs a model (the edge runtime's `rss.edge-runtime.mb`). Stack traces
+ * into tfjs then point at its bundled JS, which is all they would show anyway.
+ */
+async function importQuietly<T>(load: () => Promise<T>): Promise<T> {
+  const enabled = process.sourceMapsEnabled === true;
+  if (enabled) process.setSourceMapsEnabled(false);
+  try {
+    return await load();
+  } finally {
+    if (enabled) process.setSourceMapsEnabled(true);
+  }
+}
+
+let tfjsModule: Promise<Tf> | undefined;
+/** `@tensorflow/tfjs`, imported once, on first use. */
+const importTfjs = (): Promise<Tf> => (tfjsModule ??= importQuietly(() => import("@tensorflow/tfjs")));
+
 /** Loads one backend and returns the namespace it lives in; throws why it cannot. */
 async function load(backend: TfBackend): Promise<Tf> {
   switch (backend) {
     case "tensorflow": {
-      const mod: unknown = await import(TFJS_NODE);
+      const mod: unknown = await importQuietly(() => import(TFJS_NODE));
       const ns = (mod as { default?: unknown }).default ?? mod;
       if (!isTf(ns)) throw new Error(`${TFJS_NODE} loaded but does not export a tfjs namespace`);
       return activate(ns, "tensorflow");
     }
-    case "wasm":
-      await import("@tensorflow/tfjs-backend-wasm");
-      return activate(tfjs, "wasm");
+    case "wasm": {
+      const tf = await importTfjs();
+      await importQuietly(() => import("@tensorflow/tfjs-backend-wasm"));
+      return activate(tf, "wasm");
+    }
     case "cpu":
-      return activate(tfjs, "cpu");
+      return activate(await importTfjs(), "cpu");
     default: {
       const never: never = backend;
       throw new Error(`unknown backend ${String(never)}`);
