@@ -1,5 +1,5 @@
 import type { NatsConnection } from "nats";
-import { readMessages, readStream } from "../src/store/read-stream.ts";
+import { readBatches, readStream } from "../src/store/read-stream.ts";
 import { edgeReadings } from "../streams/edge/readings.ts";
 import { withTopology, type BenchContext } from "./context.ts";
 import { describeRate, interleaved, perSecond, ratioFigure, round, timeRate } from "./measure.ts";
@@ -36,6 +36,12 @@ async function count(events: AsyncIterable<unknown>, n: number, what: string): P
   if (seen !== n) throw new Error(`${what} saw ${seen} of ${n} events`);
 }
 
+async function countBatches(batches: AsyncIterable<readonly unknown[]>, n: number): Promise<void> {
+  let seen = 0;
+  for await (const batch of batches) seen += batch.length;
+  if (seen !== n) throw new Error(`readBatches saw ${seen} of ${n} messages`);
+}
+
 /** replay.ratio: events/s through readStream (decoded and validated) against a bare ordered consumer over the same stream. */
 export async function replayBenchmark(ctx: BenchContext): Promise<BenchOutcome> {
   const { replay: n, runs } = ctx.sizes;
@@ -47,7 +53,7 @@ export async function replayBenchmark(ctx: BenchContext): Promise<BenchOutcome> 
     const ours = () => timeRate(n, () => count(readStream(nc, { stream: STREAM, batch: BATCH }), n, "readStream"));
     const raw = () => timeRate(n, () => rawReplay(nc, n));
     const headers = () => timeRate(n, () => rawReplay(nc, n, true));
-    const undecoded = () => timeRate(n, () => count(readMessages(nc, { stream: STREAM, batch: BATCH }), n, "readMessages"));
+    const undecoded = () => timeRate(n, () => countBatches(readBatches(nc, { stream: STREAM, batch: BATCH }), n));
 
     ctx.progress("replay: warming up");
     await ours();
@@ -65,8 +71,10 @@ export async function replayBenchmark(ctx: BenchContext): Promise<BenchOutcome> 
         `ours ${describeRate(rates.ours)}; bare ordered consumer ${describeRate(rates.raw)}.`,
         `Diagnostic: the bare consumer also reading each message's headers (nats.js parses our 7 CloudEvents headers into a MsgHdrs): ` +
           `${describeRate(rates.headers)}, ${round(rates.headers.perSecond / rates.raw.perSecond, 2)} of the ceiling.`,
-        `Diagnostic: \`readMessages\` (our read, without decoding the body or validating): ${describeRate(rates.undecoded)}, ` +
-          `${round(rates.undecoded.perSecond / rates.raw.perSecond, 2)} of the ceiling.`,
+        `Diagnostic: \`readBatches\`, the read under \`readStream\` (the same ordered consumer, messages taken in its callback and ` +
+          `handed over in batches; no header read, no decoding, no validation): ${describeRate(rates.undecoded)}, ` +
+          `${round(rates.undecoded.perSecond / rates.raw.perSecond, 2)} of the ceiling. Ours-to-this is reading the CloudEvents headers, ` +
+          `decoding and validating each event and yielding it (${round(rates.ours.perSecond / rates.undecoded.perSecond, 2)}).`,
       ],
     };
   });

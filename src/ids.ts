@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { hash, randomUUID } from "node:crypto";
 import { z } from "zod";
 
 /**
@@ -26,7 +26,8 @@ export function newEventId(): string {
 
 /** A UUID-shaped id derived from its parts, so retries of the same thing get the same id. */
 export function deterministicId(...parts: string[]): string {
-  const h = createHash("sha256").update(parts.join("\u0000")).digest("hex");
+  // One-shot `hash`: the same digest as createHash(...).update(...).digest(), without the Hash object (ingest calls this per reading).
+  const h = hash("sha256", parts.join("\u0000"), "hex");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
 }
 

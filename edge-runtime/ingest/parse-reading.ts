@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Rejection } from "../../src/dead-letter/dead-letter.ts";
 import { CE, CE_SPEC_VERSION, CONTENT_TYPE, formatIssues, isKnownType, readingRecorded, type ReadingData } from "../../src/events/index.ts";
 import { DeviceId, deterministicId, newEventId, type EdgeId } from "../../src/ids.ts";
+import { isoTimeOf } from "../../src/iso-time.ts";
 
 /** Largest reading payload accepted; a climate reading is ~100 bytes. */
 export const MAX_READING_BYTES = 4096;
@@ -71,7 +72,7 @@ export function parseReading(edge: EdgeId, subject: string, headers: MsgHdrs | u
   if (p.device !== undefined && p.device !== subjectDevice) {
     return reject("device_mismatch", `payload says device '${p.device}' but it was published on the subject of '${subjectDevice}'`);
   }
-  const ts = p.ts === undefined ? new Date().toISOString() : new Date(p.ts).toISOString();
+  const ts = p.ts === undefined ? isoTimeOf(Date.now()) : new Date(p.ts).toISOString();
   const candidate = { edge, device: subjectDevice, ts, temperature: p.temperature, humidity: p.humidity, ...(p.seq === undefined ? {} : { seq: p.seq }) };
   const reading = readingRecorded.data.safeParse(candidate);
   if (!reading.success) return reject("schema", "reading out of range or invalid", formatIssues(reading.error));

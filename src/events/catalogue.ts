@@ -6,7 +6,7 @@ import { modelActivated, modelActivationFailed, modelEvaluated, modelPublished }
 import { nodeHeartbeat, nodeLost, nodeRegistered } from "./node.ts";
 import { readingRecorded, summaryRecorded } from "./reading.ts";
 import { rolloutCompleted, rolloutPlanned, rolloutRolledBack, rolloutStageStarted } from "./rollout.ts";
-import { taskAssigned, taskCompleted, taskFailed, taskProgressed, taskRescheduled, taskStarted, taskSubmitted } from "./task.ts";
+import { taskAbandoned, taskAssigned, taskCompleted, taskFailed, taskProgressed, taskRescheduled, taskStarted, taskSubmitted } from "./task.ts";
 import { trainingCompleted, trainingEpochCompleted, trainingFailed, trainingRequested, trainingStarted } from "./training.ts";
 
 /** Every event type Tide writes, newest version of each. */
@@ -28,6 +28,7 @@ export const definitions = [
   taskCompleted,
   taskFailed,
   taskRescheduled,
+  taskAbandoned,
   trainingRequested,
   trainingStarted,
   trainingEpochCompleted,

@@ -1,5 +1,6 @@
-import { headers as natsHeaders, type MsgHdrs } from "nats";
+import { MsgHdrsImpl, type MsgHdrs } from "nats";
 import { newEventId } from "../ids.ts";
+import { isoTimeOf } from "../iso-time.ts";
 import { parseEventBody, type EventMetadata, type TideEvent, type TideEventBody } from "./catalogue.ts";
 
 /**
@@ -21,12 +22,11 @@ export const CE = {
 export const CE_SPEC_VERSION = "1.0";
 export const CONTENT_TYPE = "application/json";
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Give an event body its id, source and time. */
 export function createEvent<E extends TideEventBody>(body: E, meta: { source: string; id?: string; time?: string }): E & { metadata: EventMetadata } {
-  return { ...body, metadata: { id: meta.id ?? newEventId(), source: meta.source, time: meta.time ?? new Date().toISOString() } };
+  return { ...body, metadata: { id: meta.id ?? newEventId(), source: meta.source, time: meta.time ?? isoTimeOf(Date.now()) } };
 }
 
 export interface EncodedEvent {
@@ -34,17 +34,52 @@ export interface EncodedEvent {
   data: Uint8Array;
 }
 
+/**
+ * A header value nats.js stores as it is: no CR or LF (it refuses those) and
+ * nothing it would trim (JS `\s` is exactly what `trim` removes).
+ */
+const PLAIN_VALUE = /^(?:\S|\S[^\r\n]*\S)$/;
+
+/**
+ * Our headers' `encode`: the same bytes as nats.js's (`TextEncoder` over
+ * `toString()`), through a Buffer, which for small sizes comes from Node's
+ * pool instead of a fresh backing store: nats.js encodes the headers on every
+ * publish. Set on each MsgHdrsImpl: a subclass costs more to construct than
+ * it saves.
+ */
+function encodeThroughBuffer(this: MsgHdrsImpl): Uint8Array {
+  return Buffer.from(this.toString(), "utf8");
+}
+
 export function encodeEvent(event: TideEvent): EncodedEvent {
-  // `append`, not `set`: the headers are new, and `set` first scans them all for the key to delete (a hot path: every append).
-  const h = natsHeaders();
-  h.append(CE.specversion, CE_SPEC_VERSION);
-  h.append(CE.id, event.metadata.id);
-  h.append(CE.type, event.type);
-  h.append(CE.source, event.metadata.source);
-  h.append(CE.time, event.metadata.time);
-  h.append(CE.contentType, CONTENT_TYPE);
-  h.append(CE.msgId, event.metadata.id);
-  return { headers: h, data: encoder.encode(JSON.stringify(event.data)) };
+  const { id, source, time } = event.metadata;
+  const data = Buffer.from(JSON.stringify(event.data), "utf8");
+  let headers: MsgHdrsImpl;
+  // A hot path (every append): our keys are constants nats.js accepts, so when every value is already in the form
+  // nats.js would store, fill the headers directly (`append` canonicalises each key, scans all keys and tests each value).
+  if (PLAIN_VALUE.test(id) && PLAIN_VALUE.test(event.type) && PLAIN_VALUE.test(source) && PLAIN_VALUE.test(time)) {
+    headers = MsgHdrsImpl.fromRecord({
+      [CE.specversion]: [CE_SPEC_VERSION],
+      [CE.id]: [id],
+      [CE.type]: [event.type],
+      [CE.source]: [source],
+      [CE.time]: [time],
+      [CE.contentType]: [CONTENT_TYPE],
+      [CE.msgId]: [id],
+    }) as MsgHdrsImpl;
+  } else {
+    // Anything else goes through nats.js's checks, which trim it or refuse it as they always have.
+    headers = new MsgHdrsImpl();
+    headers.append(CE.specversion, CE_SPEC_VERSION);
+    headers.append(CE.id, id);
+    headers.append(CE.type, event.type);
+    headers.append(CE.source, source);
+    headers.append(CE.time, time);
+    headers.append(CE.contentType, CONTENT_TYPE);
+    headers.append(CE.msgId, id);
+  }
+  headers.encode = encodeThroughBuffer;
+  return { headers, data };
 }
 
 export type DecodeFailure = {
@@ -59,23 +94,47 @@ function fail(reason: DecodeFailure["reason"], message: string, issues: string[]
   return { success: false, reason, message, issues };
 }
 
+/**
+ * The CloudEvents attributes a reader needs from the headers, each "" when
+ * absent (as `MsgHdrs.get` gives it).
+ */
+export interface EnvelopeAttributes {
+  specversion: string;
+  id: string;
+  type: string;
+  source: string;
+  time: string;
+  contentType: string;
+}
+
+/** The envelope attributes of parsed headers; each header read once (every MsgHdrs lookup scans all keys). */
+export function attributesOf(headers: MsgHdrs): EnvelopeAttributes {
+  return {
+    specversion: headers.get(CE.specversion),
+    id: headers.get(CE.id),
+    type: headers.get(CE.type),
+    source: headers.get(CE.source),
+    time: headers.get(CE.time),
+    contentType: headers.get(CE.contentType),
+  };
+}
+
 /** Read a stored event back: headers must be a complete CloudEvents envelope and the body must pass its schema. */
 export function decodeEvent(headers: MsgHdrs | undefined, data: Uint8Array): DecodeResult {
-  if (!headers) return fail("bad_headers", "missing CloudEvents headers");
-  // Each header read once: every MsgHdrs lookup scans all keys (a hot path: every event read). `get` gives "" when absent.
-  const specversion = headers.get(CE.specversion);
-  const id = headers.get(CE.id);
-  const type = headers.get(CE.type);
-  const source = headers.get(CE.source);
-  const time = headers.get(CE.time);
+  return decodeEnvelope(headers && attributesOf(headers), data);
+}
+
+/** `decodeEvent` from attributes already read out of the headers (`undefined`: the message had none). */
+export function decodeEnvelope(attributes: EnvelopeAttributes | undefined, data: Uint8Array): DecodeResult {
+  if (!attributes) return fail("bad_headers", "missing CloudEvents headers");
+  const { specversion, id, type, source, time, contentType } = attributes;
   if (!specversion || !id || !type || !source || !time) {
-    const missing = [CE.specversion, CE.id, CE.type, CE.source, CE.time].filter((name) => headers.get(name) === "");
+    const missing = (["specversion", "id", "type", "source", "time"] as const).filter((name) => attributes[name] === "").map((name) => CE[name]);
     return fail("bad_headers", `missing header(s): ${missing.join(", ")}`);
   }
   if (specversion !== CE_SPEC_VERSION) {
     return fail("bad_headers", `${CE.specversion} must be ${CE_SPEC_VERSION}, got '${specversion}'`);
   }
-  const contentType = headers.get(CE.contentType);
   if (contentType !== "" && contentType !== CONTENT_TYPE) {
     return fail("bad_headers", `${CE.contentType} must be ${CONTENT_TYPE}, got '${contentType}'`);
   }
@@ -90,7 +149,7 @@ export function decodeEvent(headers: MsgHdrs | undefined, data: Uint8Array): Dec
   if (!parsed.success) {
     return fail(parsed.reason, parsed.reason === "unknown_type" ? parsed.issues[0]! : `${type} failed its schema`, parsed.issues);
   }
-  return { success: true, event: { ...parsed.event, metadata: { id, source, time } } as TideEvent };
+  return { success: true, event: { type: parsed.event.type, data: parsed.event.data, metadata: { id, source, time } } as TideEvent };
 }
 
 /** Headers as a plain record, for dead letters and JSON output. */

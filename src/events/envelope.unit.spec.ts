@@ -1,4 +1,4 @@
-import { headers as natsHeaders, type MsgHdrs } from "nats";
+import { headers as natsHeaders, type MsgHdrs, type MsgHdrsImpl } from "nats";
 import { describe, expect, it } from "vitest";
 import type { TideEvent } from "./catalogue.ts";
 import { CE, CE_SPEC_VERSION, CONTENT_TYPE, createEvent, decodeEvent, encodeEvent, headersToRecord } from "./envelope.ts";
@@ -73,6 +73,20 @@ describe("encodeEvent / decodeEvent", () => {
       [CE.msgId]: ["reading-1"],
     });
     expect(JSON.parse(new TextDecoder().decode(data))).toEqual(reading.data);
+  });
+
+  it("puts on the wire exactly the bytes nats.js's own headers would", () => {
+    const h = natsHeaders() as MsgHdrsImpl;
+    for (const [key, value] of Object.entries(headersToRecord(encodeEvent(reading).headers))) h.append(key, value[0]!);
+    expect(Buffer.from((encodeEvent(reading).headers as MsgHdrsImpl).encode())).toEqual(Buffer.from(h.encode()));
+    expect(Buffer.from(encodeEvent(reading).data)).toEqual(Buffer.from(encoder.encode(JSON.stringify(reading.data))));
+  });
+
+  it("lets nats.js trim or refuse header values as it always has", () => {
+    const padded = { ...reading, metadata: { ...reading.metadata, source: ` ${source}\t` } } as TideEvent;
+    expect(encodeEvent(padded).headers.get(CE.source)).toBe(source);
+    const broken = { ...reading, metadata: { ...reading.metadata, id: "a\r\nNats-Msg-Id: b" } } as TideEvent;
+    expect(() => encodeEvent(broken)).toThrow(/invalid header value/);
   });
 
   it("fills in schema defaults on decode", () => {

@@ -1,4 +1,4 @@
-import type { JetStreamClient, PubAck } from "nats";
+import type { JetStreamClient, JetStreamPublishOptions, PubAck } from "nats";
 import { ConcurrencyError } from "../errors.ts";
 import { encodeEvent } from "../events/envelope.ts";
 import type { TideEvent } from "../events/catalogue.ts";
@@ -39,18 +39,25 @@ export function toConcurrencyError(error: unknown, subject: string, expected: nu
  * `Nats-Msg-Id`, so a retry inside the stream's duplicate window is stored once.
  * Throws ConcurrencyError when `expectedLastSubjectSequence` does not hold.
  */
-export async function appendToStream(js: JetStreamClient, subject: string, event: TideEvent, options: AppendOptions = {}): Promise<AppendResult> {
+export function appendToStream(js: JetStreamClient, subject: string, event: TideEvent, options: AppendOptions = {}): Promise<AppendResult> {
+  // Not an async function, and no option spreads: this runs for every append, and each await is more promises and ticks.
   const { expectedLastSubjectSequence, timeoutMs } = options;
-  const { headers, data } = encodeEvent(event);
-  let ack: PubAck;
+  let published: Promise<PubAck>;
   try {
-    ack = await js.publish(subject, data, {
-      headers,
-      ...(timeoutMs ? { timeout: timeoutMs } : {}),
-      ...(expectedLastSubjectSequence === undefined ? {} : { expect: { lastSubjectSequence: expectedLastSubjectSequence } }),
-    });
+    const { headers, data } = encodeEvent(event);
+    const publishOptions: Partial<JetStreamPublishOptions> = { headers };
+    if (timeoutMs) publishOptions.timeout = timeoutMs;
+    if (expectedLastSubjectSequence !== undefined) publishOptions.expect = { lastSubjectSequence: expectedLastSubjectSequence };
+    published = js.publish(subject, data, publishOptions);
   } catch (error) {
-    throw expectedLastSubjectSequence === undefined ? error : toConcurrencyError(error, subject, expectedLastSubjectSequence);
+    return Promise.reject(error);
   }
+  if (expectedLastSubjectSequence === undefined) return published.then(appendResultOf);
+  return published.then(appendResultOf, (error: unknown) => {
+    throw toConcurrencyError(error, subject, expectedLastSubjectSequence);
+  });
+}
+
+function appendResultOf(ack: PubAck): AppendResult {
   return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
 }

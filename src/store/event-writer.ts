@@ -21,16 +21,18 @@ export function createEventWriter(js: JetStreamClient, options: EventWriterOptio
     inFlight--;
     waiting.shift()?.();
   };
+  // Not async: every append of a hot path passes here, and each await is more promises and ticks.
+  const start = (subject: string, event: TideEvent): Promise<AppendResult> => {
+    inFlight++;
+    const appended = appendToStream(js, subject, event);
+    appended.then(release, release);
+    return appended;
+  };
 
   return {
-    async append(subject: string, event: TideEvent): Promise<AppendResult> {
-      if (inFlight >= maxInFlight) await new Promise<void>((resolve) => waiting.push(resolve));
-      inFlight++;
-      try {
-        return await appendToStream(js, subject, event);
-      } finally {
-        release();
-      }
+    append(subject: string, event: TideEvent): Promise<AppendResult> {
+      if (inFlight < maxInFlight) return start(subject, event);
+      return new Promise<void>((resolve) => waiting.push(resolve)).then(() => start(subject, event));
     },
     get inFlight() {
       return inFlight;

@@ -1,7 +1,9 @@
-import type { MsgHdrs, NatsConnection } from "nats";
+import type { JsMsg, MsgHdrs, NatsConnection } from "nats";
 import { ValidationError } from "../errors.ts";
 import type { TideEvent } from "../events/catalogue.ts";
-import { decodeEvent, type DecodeFailure } from "../events/envelope.ts";
+import { decodeEnvelope, type DecodeFailure, type DecodeResult } from "../events/envelope.ts";
+import { isoTimeOf } from "../iso-time.ts";
+import { envelopeOf } from "./message-envelope.ts";
 
 export interface ReadOptions {
   stream: string;
@@ -48,12 +50,20 @@ export interface StoredEvent<E extends TideEvent = TideEvent> {
   event: E;
 }
 
+/** `storedAt` of a message: its stored time (nanoseconds since the epoch) as ISO 8601, to the millisecond. */
+export function storedAtOf(nanos: number): string {
+  return isoTimeOf(Math.floor(nanos / 1_000_000));
+}
+
 /**
- * Read a stream in order as an async iterator, pulling in batches through an
- * ordered consumer (no round trip per message). Stops at the stream's end as it
- * was when the read began, unless `follow` is set.
+ * Read a stream in order, a batch of messages at a time: whatever arrived
+ * since the last batch was taken, in stream order. It pulls `batch` messages
+ * per round trip through an ordered consumer and takes them in the consumer's
+ * callback, so no promise is made per message (callers that process a batch
+ * synchronously pay no per-message async cost). Stops at the stream's end as
+ * it was when the read began, unless `follow` is set.
  */
-export async function* readMessages(nc: NatsConnection, options: ReadOptions): AsyncGenerator<StoredMessage> {
+export async function* readBatches(nc: NatsConnection, options: ReadOptions): AsyncGenerator<JsMsg[]> {
   const { stream, domain, subject, fromSeq, toSeq, since, until, follow = false, batch = 1000, signal } = options;
   if (signal?.aborted) return;
   const jsm = await nc.jetstreamManager(domain ? { domain } : {});
@@ -63,12 +73,42 @@ export async function* readMessages(nc: NatsConnection, options: ReadOptions): A
   if (!follow && (state.messages === 0 || start > end)) return;
   const untilNanos = until ? until.getTime() * 1_000_000 + 999_999 : Number.POSITIVE_INFINITY;
 
+  let queue: JsMsg[] = [];
+  /** The last message wanted was taken (or one past the bounds seen): take no more. */
+  let finished = false;
+  let closed = false;
+  let closedBy: Error | undefined;
+  let wake: (() => void) | undefined;
+  const take = (m: JsMsg) => {
+    if (finished) return;
+    const seq = m.seq;
+    if (seq < start) return;
+    const info = m.info;
+    if (info.timestampNanos > untilNanos || seq > end) {
+      if (follow) return;
+      finished = true;
+    } else {
+      queue.push(m);
+      if (!follow && (seq >= end || info.pending === 0)) finished = true;
+    }
+    if (wake) {
+      const w = wake;
+      wake = undefined;
+      w();
+    }
+  };
+
   const js = nc.jetstream(domain ? { domain } : {});
   const consumer = await js.consumers.get(stream, {
     ...(subject ? { filterSubjects: subject } : {}),
     ...(since ? { opt_start_time: since.toISOString() } : { opt_start_seq: start }),
   });
-  const messages = await consumer.consume({ max_messages: batch });
+  const messages = await consumer.consume({ max_messages: batch, callback: take });
+  void messages.closed().then((error) => {
+    closed = true;
+    closedBy = error ?? undefined;
+    wake?.();
+  });
   const abort = () => void messages.close().catch(() => undefined);
   signal?.addEventListener("abort", abort, { once: true });
   try {
@@ -76,28 +116,48 @@ export async function* readMessages(nc: NatsConnection, options: ReadOptions): A
       const info = await consumer.info(true);
       if (info.num_pending === 0) return;
     }
-    for await (const m of messages) {
-      if (m.seq < start) continue;
-      const storedAtNanos = m.info.timestampNanos;
-      if (storedAtNanos > untilNanos || m.seq > end) {
-        if (!follow) break;
+    for (;;) {
+      if (queue.length > 0) {
+        const taken = queue;
+        queue = [];
+        yield taken;
         continue;
       }
-      yield {
-        seq: m.seq,
-        subject: m.subject,
-        storedAt: new Date(Math.floor(storedAtNanos / 1_000_000)).toISOString(),
-        storedAtNanos,
-        pending: m.info.pending,
-        headers: m.headers,
-        data: m.data,
-      };
-      if (!follow && (m.seq >= end || m.info.pending === 0)) break;
+      if (finished || closed) break;
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
     }
+    if (closedBy) throw closedBy;
   } finally {
+    finished = true;
     signal?.removeEventListener("abort", abort);
     await messages.close().catch(() => undefined);
     await consumer.delete().catch(() => undefined);
+  }
+}
+
+/** A JetStream message as a StoredMessage. */
+export function storedMessageOf(m: JsMsg): StoredMessage {
+  const info = m.info;
+  return {
+    seq: info.streamSequence,
+    subject: m.subject,
+    storedAt: storedAtOf(info.timestampNanos),
+    storedAtNanos: info.timestampNanos,
+    pending: info.pending,
+    headers: m.headers,
+    data: m.data,
+  };
+}
+
+/**
+ * Read a stream in order as an async iterator, pulling in batches through an
+ * ordered consumer (no round trip per message). Stops at the stream's end as it
+ * was when the read began, unless `follow` is set.
+ */
+export async function* readMessages(nc: NatsConnection, options: ReadOptions): AsyncGenerator<StoredMessage> {
+  for await (const batch of readBatches(nc, options)) {
+    for (const m of batch) yield storedMessageOf(m);
   }
 }
 
@@ -109,19 +169,27 @@ export interface ReadEventsOptions extends ReadOptions {
   onInvalid?: (message: StoredMessage, failure: DecodeFailure) => void;
 }
 
+/** Decode and validate a stored message (older versions upcast): its CloudEvents headers and its body against its schema. */
+export function decodeStored(m: JsMsg): DecodeResult {
+  return decodeEnvelope(envelopeOf(m), m.data);
+}
+
 /** `readMessages`, decoded and validated into events (older versions upcast). */
 export async function* readStream(nc: NatsConnection, options: ReadEventsOptions): AsyncGenerator<StoredEvent> {
   const { onInvalid } = options;
-  for await (const message of readMessages(nc, options)) {
-    const decoded = decodeEvent(message.headers, message.data);
-    if (!decoded.success) {
-      if (onInvalid) {
-        onInvalid(message, decoded);
-        continue;
+  for await (const batch of readBatches(nc, options)) {
+    for (const m of batch) {
+      const decoded = decodeStored(m);
+      const info = m.info;
+      if (!decoded.success) {
+        if (onInvalid) {
+          onInvalid(storedMessageOf(m), decoded);
+          continue;
+        }
+        throw new ValidationError(`${options.stream} seq ${info.streamSequence} (${m.subject}) is not a valid event: ${decoded.message}`, decoded.issues);
       }
-      throw new ValidationError(`${options.stream} seq ${message.seq} (${message.subject}) is not a valid event: ${decoded.message}`, decoded.issues);
+      yield { seq: info.streamSequence, subject: m.subject, storedAt: storedAtOf(info.timestampNanos), pending: info.pending, event: decoded.event };
     }
-    yield { seq: message.seq, subject: message.subject, storedAt: message.storedAt, pending: message.pending, event: decoded.event };
   }
 }
 

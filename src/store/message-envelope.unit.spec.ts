@@ -1,0 +1,82 @@
+import { headers as natsHeaders, type JsMsg, type MsgHdrsImpl } from "nats";
+import { toJsMsg } from "nats/lib/jetstream/jsmsg.js";
+import { MsgImpl, Parser } from "nats/lib/nats-base-client/internal_mod.js";
+import { describe, expect, it } from "vitest";
+import { attributesOf, CE, createEvent, encodeEvent, type TideEvent } from "../events/index.ts";
+import { envelopeOf } from "./message-envelope.ts";
+
+const encoder = new TextEncoder();
+const REPLY = "$JS.ACK.READINGS.reader.1.7.7.1717243200000000000.0";
+
+/** A JetStream message as nats.js builds it from the wire: its own protocol parser, MsgImpl and JsMsg. */
+function received(headerBlock: string | undefined, body: string): JsMsg {
+  const events: { msg?: unknown; data?: Uint8Array }[] = [];
+  const parser = new Parser({ push: (e) => void events.push(e) });
+  const frame =
+    headerBlock === undefined
+      ? `MSG tide.x 1 ${REPLY} ${encoder.encode(body).length}\r\n${body}\r\n`
+      : `HMSG tide.x 1 ${REPLY} ${encoder.encode(headerBlock).length} ${encoder.encode(headerBlock + body).length}\r\n${headerBlock}${body}\r\n`;
+  parser.parse(encoder.encode(frame));
+  if (events.length !== 1) throw new Error(`parsed ${events.length} messages`);
+  return toJsMsg(new MsgImpl(events[0]!.msg as never, events[0]!.data!, {} as never)) as JsMsg;
+}
+
+const internalsOf = (m: JsMsg) => (m as unknown as { msg: { _headers?: unknown } }).msg;
+
+const event = createEvent(
+  { type: "tide.reading.recorded.v1", data: { edge: "1", device: "d1", ts: "2024-06-01T12:00:00.000Z", temperature: 21.5, humidity: 40 } },
+  { source: "tide://edge-1/ingest", id: "reading-1", time: "2024-06-01T12:00:01.000Z" },
+) as TideEvent;
+const encoded = encodeEvent(event);
+const headerBlock = new TextDecoder().decode((encoded.headers as MsgHdrsImpl).encode());
+const body = new TextDecoder().decode(encoded.data);
+const expected = { specversion: "1.0", id: "reading-1", type: "tide.reading.recorded.v1", source: "tide://edge-1/ingest", time: "2024-06-01T12:00:01.000Z", contentType: "application/json" };
+
+describe("envelopeOf", () => {
+  it("reads the attributes from the raw bytes of a message nats.js received, without having nats.js parse its headers", () => {
+    const m = received(headerBlock, body);
+    expect(envelopeOf(m)).toEqual(expected);
+    expect(internalsOf(m)._headers).toBeUndefined();
+    // The message is untouched: its headers and body read as before.
+    expect(attributesOf(m.headers!)).toEqual(expected);
+    expect(new TextDecoder().decode(m.data)).toBe(body);
+  });
+
+  it("gives undefined for a message without headers", () => {
+    expect(envelopeOf(received(undefined, body))).toBeUndefined();
+  });
+
+  it("uses headers nats.js has already parsed", () => {
+    const m = received(headerBlock, body);
+    m.headers!.set(CE.id, "changed-after-parse");
+    expect(envelopeOf(m)).toEqual({ ...expected, id: "changed-after-parse" });
+  });
+
+  it("falls back to nats.js's parser for a block it leaves alone (a status line)", () => {
+    const m = received(`NATS/1.0 409 Odd\r\n${CE.id}: x\r\n\r\n`, "");
+    expect(envelopeOf(m)).toEqual(attributesOf(m.headers!));
+    expect(envelopeOf(m)).toMatchObject({ id: "x", specversion: "" });
+  });
+
+  it("falls back to nats.js's parser, and its error, for a key nats.js refuses", () => {
+    const m = received(`NATS/1.0\r\nbad key: x\r\n\r\n`, body);
+    expect(() => m.headers).toThrow();
+    expect(() => envelopeOf(received(`NATS/1.0\r\nbad key: x\r\n\r\n`, body))).toThrow();
+  });
+
+  it.each([
+    ["no core message", {}],
+    ["no raw bytes", { msg: { _msg: { hdr: 10 } } }],
+    ["a header length that is not a number", { msg: { _rdata: encoder.encode(headerBlock), _msg: { hdr: "10" } } }],
+    ["a header length past the bytes", { msg: { _rdata: encoder.encode("NATS/1.0\r\n"), _msg: { hdr: 500 } } }],
+  ])("falls back to msg.headers when the internals are not what it expects: %s", (_, internals) => {
+    const h = natsHeaders();
+    for (const [key, value] of Object.entries({ [CE.specversion]: "1.0", [CE.id]: "fallback", [CE.type]: "t", [CE.source]: "s", [CE.time]: "now" })) h.set(key, value);
+    const m = { ...internals, headers: h } as unknown as JsMsg;
+    expect(envelopeOf(m)).toEqual({ specversion: "1.0", id: "fallback", type: "t", source: "s", time: "now", contentType: "" });
+  });
+
+  it("gives undefined through the fallback too when there are no headers", () => {
+    expect(envelopeOf({ headers: undefined } as unknown as JsMsg)).toBeUndefined();
+  });
+});
