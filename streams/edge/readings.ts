@@ -1,22 +1,9 @@
-import { DiscardPolicy, RetentionPolicy, StorageType } from "nats";
-import { GiB, nanos, requireEdge, type StreamDefinition } from "../definition.ts";
+import { GiB, nanos } from "../definition.ts";
+import { edgeStream } from "./edge-stream.ts";
 
-export const edgeReadings: StreamDefinition = {
-  name: "READINGS",
-  place: "edge",
-  purpose: "every validated reading of this edge's devices (tide.reading.<edge>.<device>.<route>)",
-  spec: (ctx) => {
-    const edge = requireEdge(ctx, "READINGS");
-    return {
-      subjects: [`tide.reading.${edge}.>`],
-      storage: StorageType.File,
-      retention: RetentionPolicy.Limits,
-      // An edge keeps a week (or 1 GiB) locally; older readings are in the cloud.
-      // DiscardOld: a full edge keeps sensing and drops its oldest history, never new readings.
-      discard: DiscardPolicy.Old,
-      max_age: nanos.days(7),
-      max_bytes: GiB,
-      duplicate_window: nanos.minutes(2),
-    };
-  },
-};
+/** An edge keeps a week (or 1 GiB) of readings locally; older ones are in the cloud. */
+export const edgeReadings = edgeStream("READINGS", "every validated reading of this edge's devices (tide.reading.<edge>.<device>.<route>)", (edge) => ({
+  subjects: [`tide.reading.${edge}.>`],
+  max_age: nanos.days(7),
+  max_bytes: GiB,
+}));
