@@ -7,34 +7,43 @@
 export const findings: ReadonlyMap<string, string> = new Map([
   [
     "ingest.ratio",
-    "Two causes; the envelope diagnostic below splits them for this run. (1) The envelope: each event carries 7 CloudEvents headers, more bytes than the JSON body itself, " +
-      "which nats.js encodes on every publish and the server checks against its duplicate window (`Nats-Msg-Id`); the " +
-      "diagnostic (a bare publish with the same headers prebuilt) shows what that alone costs. (2) Our code per reading: " +
-      "`createEvent` (random UUID, timestamp), `encodeEvent` (a fresh MsgHdrs; nats.js validates and canonicalises every key and " +
-      "value) and the writer's promise layers, plus the garbage they make (GC is about a fifth of our profile). Both sides also pay " +
-      "nats.js building a stack-traced `NatsError` for every completed request (12–20% of the CPU profile, `RequestOne.cancel` after " +
-      "resolve). `encodeEvent` used `MsgHdrs.set` on fresh headers, which scans every key before each insert; it now uses `append`. " +
-      "The rest is the envelope the design requires: 0.8 would need fewer or shorter headers, or a cheaper header encoder than nats.js's.",
+    "Not our code's CPU: since the ack path below, an append costs less CPU than the ceiling's bare publish (compare the CPU per " +
+      "item in the details), so a miss is wall time lost to other work on this 2-core machine (see the load average) or the server's " +
+      "share of the envelope (7 CloudEvents headers, more bytes than the body, deduplicated on `Nats-Msg-Id`: the envelope diagnostic). " +
+      "What changed, each found and checked with CPU profiles: (1) the event writer's publishes are acknowledged through the " +
+      "connection's request inbox with a small waiting entry instead of `js.publish` -> `nc.request`, whose RequestOne, raced timer and " +
+      "deferred promises and the stack-traced `NatsError` that `RequestOne.cancel` builds after every ack were 20-30% of an append's " +
+      "CPU (src/store/ack-inbox.ts: nats.js still routes each ack and fails it on no responders, permissions, a timeout or a closed " +
+      "connection exactly as it fails a request, and the JetStream client's `parseJsResponse` reads it); (2) `encodeEvent` fills the " +
+      "headers with `MsgHdrsImpl.fromRecord` when every value is already as nats.js would store it (`append` canonicalised each key " +
+      "and scanned all keys per insert), and body and header bytes go through pooled Buffers instead of fresh TextEncoder arrays; " +
+      "(3) `createEvent` formats its time from a per-second cache; (4) the writer and `appendToStream` are plain functions returning " +
+      "the publish's promise (no async frames, no option spreads). CPU per append went from 1.45 times the ceiling's to 0.65-0.75.",
   ],
   [
     "projection.ratio",
     "Structural. The ceiling writes rows that are already in memory, and a SQLite upsert costs only a few µs. Ours must first read " +
-      "each event from JetStream, have nats.js parse its 7 headers, and decode and validate it; the read-only diagnostic below (the " +
-      "same applier with a handler that writes nothing) shows that this alone costs several times the ceiling's whole upsert, so " +
-      "even free SQLite could not reach 0.5. The applier also holds each batch of 1000 decoded events until its transaction commits, " +
-      "which shows as more GC than a plain replay. `decodeEvent` looked every header up two or three times (each lookup scans all " +
-      "keys); it now reads each once, which halved its cost. Getting to 0.5 needs a cheaper read path (headers parsed lazily or " +
-      "by hand, or trusting events validated at append), which is a design decision, not a tuning knob.",
+      "each event from JetStream, and the bare nats.js ordered consumer alone takes longer per message than that whole upsert (replay's " +
+      "ceiling), then decode and validate it (CloudEvents headers, `JSON.parse`, the zod schema); the read-only diagnostic below (the " +
+      "same applier with a handler that writes nothing) is that read + decode: 2-3 times the ceiling's upsert, so even free SQLite " +
+      "could not reach 0.5. Since the first run (0.16) the applier reads through `readBatches` (messages taken in the ordered consumer's " +
+      "callback and handed over in batches: no promise per event), the CloudEvents headers are read from the message's raw bytes by our " +
+      "own parser instead of nats.js building a MsgHdrs (which cost more than the rest of the decode), and stored times are formatted " +
+      "from a per-second cache. 0.5 would need reading and validating an event in less than the bare nats.js consumer takes to deliver " +
+      "it: only not validating on read (trusting events validated at append, which the design forbids) or a cheaper client than " +
+      "nats.js could do that.",
   ],
   [
     "replay.ratio",
-    "The ceiling only counts messages. Ours must read each message's headers: nats.js parses the header block into a MsgHdrs, " +
-      "validating and canonicalising each key and scanning all keys on each insert (the cost grows with the square of the header " +
-      "count; we send 7). The headers diagnostic below shows how much of the ceiling that alone takes. `readMessages` " +
-      "then adds the sequence, subject and ISO timestamp of each message, and decoding adds `JSON.parse`, the zod schema and the " +
-      "header lookups. `decodeEvent` did two or three lookups per header (`has` then `get`, each scanning every key, plus a closure " +
-      "per call); it now reads each header once, which halved its cost. 0.8 against a bare counter is out of reach while every " +
-      "event is read through nats.js's header parser.",
+    "The ceiling only counts messages; ours decodes and validates each one, as the design requires. The read under `readStream` " +
+      "(`readBatches`: the same ordered consumer, messages taken in its callback and handed over in batches) runs at the ceiling's " +
+      "pace or faster (its diagnostic below), so the gap is the per-event work (ours-to-readBatches in the details). Switching " +
+      "each part off in turn (paired runs against the ceiling) puts `JSON.parse` of the body first (~0.16 of the ratio), then the zod " +
+      "schema (~0.10), the async-generator step with the StoredEvent and event objects (~0.1) and reading the 7 CloudEvents headers " +
+      "(~0.07). The headers used to be the largest part: nats.js's MsgHdrs parse alone takes ~0.4 of the ceiling (the headers " +
+      "diagnostic); they are now read from the message's raw bytes by our own parser (src/events/raw-headers.ts, which leaves anything " +
+      "unusual to nats.js), an ASCII message without any TextDecoder call. 0.8 needs the JSON + zod decode to cost about half of what " +
+      "it does: a cheaper body encoding than JSON, or not validating on read, both design decisions.",
   ],
   [
     "edge.decision.p99.ms@1000",

@@ -39,7 +39,7 @@ function rawPublishes(js: JetStreamClient, edge: string) {
 /**
  * Diagnostic, not a ceiling: the raw publish carrying our CloudEvents headers
  * (prebuilt; only Nats-Msg-Id changes per message, so the server deduplicates
- * on a fresh id as for ours). Ours minus this is the cost of our own JS.
+ * on a fresh id as for ours), through js.publish like the ceiling.
  */
 function rawWithEnvelope(js: JetStreamClient, edge: string) {
   const source = `tide://${edgeDomain(edge)}/ingest`;
@@ -89,7 +89,8 @@ export async function ingestBenchmark(ctx: BenchContext): Promise<BenchOutcome> 
       how:
         `${n.toLocaleString("en-US")} readings per run appended to the edge's READINGS stream (file storage, R1) through ` +
         "`createEventWriter(js).append(subjects.reading(edge, device), createEvent(...))`, each event built in the loop " +
-        "as ingest builds it (`new Date()` timestamp, random id, CloudEvents headers, `Nats-Msg-Id`). " +
+        "as ingest builds it (current timestamp, random id, CloudEvents headers, `Nats-Msg-Id`); the writer's publishes are " +
+        "acknowledged through the connection's request inbox without nats.js's per-request objects (src/store/ack-inbox.ts). " +
         `Ceiling: bare \`js.publish(subject, jsonBytes)\` of the same JSON bodies, encoded before the clock starts, no headers. ` +
         `Both sides keep ${WINDOW} acks outstanding through the same loop, on one connection with \`noAsyncTraces: true\`, ` +
         `against the same edge server; after a ${warm.toLocaleString("en-US")}-message warm-up each side runs ${runs} time(s), ` +
@@ -99,7 +100,8 @@ export async function ingestBenchmark(ctx: BenchContext): Promise<BenchOutcome> 
         `Diagnostic: bare publish carrying our CloudEvents headers and a fresh Nats-Msg-Id (headers prebuilt, ${envelopeBytes} bytes of headers on a ` +
           `${bodyBytes}-byte body): ${describeRate(rates.envelope)}, ${round(rates.envelope.perSecond / rates.raw.perSecond, 2)} of the ceiling. ` +
           "The ceiling-to-this gap is the envelope itself (bytes on the wire, nats.js header encoding, the server's duplicate tracking); " +
-          `this-to-ours (${round(rates.ours.perSecond / rates.envelope.perSecond, 2)}) is building, encoding and appending each event in our code.`,
+          `this-to-ours (${round(rates.ours.perSecond / rates.envelope.perSecond, 2)}) is building and encoding each event in our code, ` +
+          "against what the writer's ack path saves over `js.publish`.",
       ],
     };
   });

@@ -1,6 +1,7 @@
 import type { JetStreamClient } from "nats";
 import { createEvent, readingRecorded, subjects, type ReadingData, type TideEvent } from "../src/events/index.ts";
 import { edgeDomain } from "../src/ids.ts";
+import { isoTimeOf } from "../src/iso-time.ts";
 import { createEventWriter } from "../src/store/event-writer.ts";
 import { pump } from "./measure.ts";
 
@@ -15,7 +16,8 @@ export const deviceOf = (i: number) => `dev-${String(i % DEVICES).padStart(3, "0
 
 /** The i-th benchmark reading; measured now unless `fixedTime`, then at a time derived from i (reproducible rows). */
 export function readingAt(edge: string, i: number, fixedTime = false): ReadingData {
-  const ts = new Date(fixedTime ? EPOCH + i * 10 : Date.now()).toISOString();
+  // As ingest stamps a reading that came without a time (edge-runtime/ingest/parse-reading.ts).
+  const ts = isoTimeOf(fixedTime ? EPOCH + i * 10 : Date.now());
   return { edge, device: deviceOf(i), ts, seq: i, temperature: 15 + ((i * 7) % 200) / 10, humidity: 30 + ((i * 13) % 500) / 10 };
 }
 

@@ -124,8 +124,11 @@ export function decodeEvent(headers: MsgHdrs | undefined, data: Uint8Array): Dec
   return decodeEnvelope(headers && attributesOf(headers), data);
 }
 
-/** `decodeEvent` from attributes already read out of the headers (`undefined`: the message had none). */
-export function decodeEnvelope(attributes: EnvelopeAttributes | undefined, data: Uint8Array): DecodeResult {
+/**
+ * `decodeEvent` from attributes already read out of the headers (`undefined`:
+ * the message had none); the body as bytes, or as the text they decode to.
+ */
+export function decodeEnvelope(attributes: EnvelopeAttributes | undefined, data: Uint8Array | string): DecodeResult {
   if (!attributes) return fail("bad_headers", "missing CloudEvents headers");
   const { specversion, id, type, source, time, contentType } = attributes;
   if (!specversion || !id || !type || !source || !time) {
@@ -141,7 +144,7 @@ export function decodeEnvelope(attributes: EnvelopeAttributes | undefined, data:
   if (Number.isNaN(Date.parse(time))) return fail("bad_headers", `${CE.time} is not a time: '${time}'`);
   let json: unknown;
   try {
-    json = JSON.parse(decoder.decode(data));
+    json = JSON.parse(typeof data === "string" ? data : decoder.decode(data));
   } catch (error) {
     return fail("not_json", `body is not JSON: ${(error as Error).message}`);
   }

@@ -126,6 +126,20 @@ describe("decodeEvent refuses", () => {
     expect(!decoded.success && decoded.message).toContain("soon");
   });
 
+  it("a ce-time exactly when Date.parse refuses it, whatever came before", () => {
+    const accepts = (time: string) => decodeEvent(envelope("tide.reading.recorded.v1", { [CE.time]: time }), readingBody).success;
+    const seconds = ["2025-01-01T10:00:00", "2025-01-01T24:00:00", "2025-02-30T10:00:00", "2025-02-32T10:00:00", "2025-13-01T10:00:00", "2025-01-01T23:59:60"];
+    const endings = [".000Z", ".001Z", ".999Z", ".12xZ", ".123", ".1234Z", "Z", ".000+01:00"];
+    let seed = 7;
+    for (let i = 0; i < 2000; i++) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      const time = seconds[seed % seconds.length]! + endings[(seed >> 8) % endings.length]!;
+      expect(accepts(time), time).toBe(!Number.isNaN(Date.parse(time)));
+    }
+    expect(accepts("2025-01-01T24:00:00.000Z")).toBe(true);
+    expect(accepts("2025-01-01T24:00:00.001Z")).toBe(false);
+  });
+
   it("a body that is not JSON", () => {
     expect(decodeEvent(envelope("tide.reading.recorded.v1"), encoder.encode("{temperature: 21"))).toMatchObject({ success: false, reason: "not_json" });
   });

@@ -7,6 +7,20 @@ const STATUS_LINE = "NATS/1.0\r\n";
 const VALID_KEY = /^[!-9;-~]+$/;
 
 /**
+ * `s.slice(start, end).trim()`, as nats.js reads a value, without the second
+ * string when there is nothing to trim beyond the space after the colon.
+ */
+function valueAt(s: string, start: number, end: number): string {
+  if (start < end && s.charCodeAt(start) === 32) start++;
+  if (start === end) return "";
+  const first = s.charCodeAt(start);
+  const last = s.charCodeAt(end - 1);
+  // Printable ASCII is never whitespace; anything else is left to trim (which knows every Unicode space).
+  if (first > 32 && first < 127 && last > 32 && last < 127) return s.slice(start, end);
+  return s.slice(start, end).trim();
+}
+
+/**
  * Read the CloudEvents attributes straight from a raw NATS header block
  * (`NATS/1.0\r\nkey: value\r\n...`) without building a MsgHdrs: nats.js's
  * parser canonicalises every key and scans all keys on every insert and
@@ -21,7 +35,11 @@ const VALID_KEY = /^[!-9;-~]+$/;
  * throws exactly as it always has.
  */
 export function parseEnvelopeHeaders(block: Uint8Array): EnvelopeAttributes | undefined {
-  const s = decoder.decode(block);
+  return parseEnvelopeHeaderText(decoder.decode(block));
+}
+
+/** `parseEnvelopeHeaders` of a header block already decoded to text (as nats.js decodes it). */
+export function parseEnvelopeHeaderText(s: string): EnvelopeAttributes | undefined {
   if (!s.startsWith(STATUS_LINE)) return undefined;
   let specversion: string | undefined;
   let id: string | undefined;
@@ -51,22 +69,22 @@ export function parseEnvelopeHeaders(block: Uint8Array): EnvelopeAttributes | un
       const key = s.slice(pos, colon);
       switch (key) {
         case CE.specversion:
-          specversion ??= s.slice(colon + 1, eol).trim();
+          specversion ??= valueAt(s, colon + 1, eol);
           break;
         case CE.id:
-          id ??= s.slice(colon + 1, eol).trim();
+          id ??= valueAt(s, colon + 1, eol);
           break;
         case CE.type:
-          type ??= s.slice(colon + 1, eol).trim();
+          type ??= valueAt(s, colon + 1, eol);
           break;
         case CE.source:
-          source ??= s.slice(colon + 1, eol).trim();
+          source ??= valueAt(s, colon + 1, eol);
           break;
         case CE.time:
-          time ??= s.slice(colon + 1, eol).trim();
+          time ??= valueAt(s, colon + 1, eol);
           break;
         case CE.contentType:
-          contentType ??= s.slice(colon + 1, eol).trim();
+          contentType ??= valueAt(s, colon + 1, eol);
           break;
         case CE.msgId:
           break;

@@ -1,6 +1,7 @@
 import type { JetStreamClient, JetStreamPublishOptions, PubAck } from "nats";
 import { ConcurrencyError } from "../errors.ts";
 import { encodeEvent } from "../events/envelope.ts";
+import type { AckInbox } from "./ack-inbox.ts";
 import type { TideEvent } from "../events/catalogue.ts";
 
 export interface AppendOptions {
@@ -56,6 +57,18 @@ export function appendToStream(js: JetStreamClient, subject: string, event: Tide
   return published.then(appendResultOf, (error: unknown) => {
     throw toConcurrencyError(error, subject, expectedLastSubjectSequence);
   });
+}
+
+/** `appendToStream` with no options, its publish acknowledged through an ack inbox (the event writer's hot path). */
+export function appendThrough(inbox: AckInbox, subject: string, event: TideEvent): Promise<AppendResult> {
+  let published: Promise<PubAck>;
+  try {
+    const { headers, data } = encodeEvent(event);
+    published = inbox.publish(subject, data, headers);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return published.then(appendResultOf);
 }
 
 function appendResultOf(ack: PubAck): AppendResult {

@@ -1,6 +1,7 @@
 import type { JetStreamClient } from "nats";
 import type { TideEvent } from "../events/catalogue.ts";
-import { appendToStream, type AppendResult } from "./append-to-stream.ts";
+import { ackInboxFor } from "./ack-inbox.ts";
+import { appendThrough, appendToStream, type AppendResult } from "./append-to-stream.ts";
 
 export interface EventWriterOptions {
   /** Appends awaiting their ack at once; more wait for a slot (default 512). */
@@ -21,10 +22,13 @@ export function createEventWriter(js: JetStreamClient, options: EventWriterOptio
     inFlight--;
     waiting.shift()?.();
   };
+  // Acks through the connection's request inbox without nats.js's per-request machinery, when js is the client it
+  // knows; else js.publish (appendToStream).
+  const inbox = ackInboxFor(js);
   // Not async: every append of a hot path passes here, and each await is more promises and ticks.
   const start = (subject: string, event: TideEvent): Promise<AppendResult> => {
     inFlight++;
-    const appended = appendToStream(js, subject, event);
+    const appended = inbox ? appendThrough(inbox, subject, event) : appendToStream(js, subject, event);
     appended.then(release, release);
     return appended;
   };

@@ -1,18 +1,28 @@
+import { isAscii } from "node:buffer";
 import type { JsMsg } from "nats";
-import { attributesOf, type EnvelopeAttributes } from "../events/envelope.ts";
-import { parseEnvelopeHeaders } from "../events/raw-headers.ts";
+import { attributesOf, decodeEnvelope, type DecodeResult, type EnvelopeAttributes } from "../events/envelope.ts";
+import { parseEnvelopeHeaders, parseEnvelopeHeaderText } from "../events/raw-headers.ts";
 
 /**
  * What nats.js 2.29 keeps inside a JsMsg: the core message (`msg`, a MsgImpl)
  * with the bytes as received (`_rdata`: header block then body), the header
  * block's length (`_msg.hdr`, -1 without headers) and the MsgHdrs once
  * something asked for `headers` (`_headers`). Not public API: checked on
- * every use, and anything unexpected falls back to `msg.headers`.
+ * every use, and anything unexpected falls back to `msg.headers` and `msg.data`.
  */
 interface CoreMessageInternals {
   _rdata?: unknown;
   _msg?: { hdr?: unknown };
   _headers?: unknown;
+}
+
+/** The raw bytes and header length of a message whose headers nats.js has not parsed; undefined when not that. */
+function rawOf(msg: JsMsg): { bytes: Uint8Array; hdr: number } | undefined {
+  const core = (msg as unknown as { msg?: CoreMessageInternals }).msg;
+  if (!core || core._headers !== undefined || !(core._rdata instanceof Uint8Array)) return undefined;
+  const hdr = core._msg?.hdr;
+  if (typeof hdr !== "number" || hdr > core._rdata.length) return undefined;
+  return { bytes: core._rdata, hdr };
 }
 
 /**
@@ -21,15 +31,26 @@ interface CoreMessageInternals {
  * through `msg.headers`. `undefined` when the message has no headers.
  */
 export function envelopeOf(msg: JsMsg): EnvelopeAttributes | undefined {
-  const core = (msg as unknown as { msg?: CoreMessageInternals }).msg;
-  if (core && core._headers === undefined && core._rdata instanceof Uint8Array && typeof core._msg?.hdr === "number") {
-    const hdr = core._msg.hdr;
-    if (hdr === -1) return undefined;
-    if (hdr > 0 && hdr <= core._rdata.length) {
-      const attributes = parseEnvelopeHeaders(core._rdata.subarray(0, hdr));
-      if (attributes) return attributes;
-    }
+  const raw = rawOf(msg);
+  if (raw?.hdr === -1) return undefined;
+  if (raw && raw.hdr > 0) {
+    const attributes = parseEnvelopeHeaders(raw.bytes.subarray(0, raw.hdr));
+    if (attributes) return attributes;
   }
   const headers = msg.headers;
   return headers && attributesOf(headers);
+}
+
+// For ASCII, the text TextDecoder gives is exactly the bytes as Latin-1: read both parts of such a message straight
+// from its bytes (one check, no subarrays, no decoder calls). Our envelopes and JSON bodies are ASCII in practice.
+const { latin1Slice } = Buffer.prototype as unknown as { latin1Slice: (this: Uint8Array, start: number, end: number) => string };
+
+/** Decode and validate a stored message (`decodeEvent`), reading its headers from the raw bytes when it can. */
+export function decodeStored(msg: JsMsg): DecodeResult {
+  const raw = rawOf(msg);
+  if (raw && raw.hdr > 0 && isAscii(raw.bytes)) {
+    const attributes = parseEnvelopeHeaderText(latin1Slice.call(raw.bytes, 0, raw.hdr));
+    if (attributes) return decodeEnvelope(attributes, latin1Slice.call(raw.bytes, raw.hdr, raw.bytes.length));
+  }
+  return decodeEnvelope(envelopeOf(msg), msg.data);
 }

@@ -2,8 +2,8 @@ import { headers as natsHeaders, type JsMsg, type MsgHdrsImpl } from "nats";
 import { toJsMsg } from "nats/lib/jetstream/jsmsg.js";
 import { MsgImpl, Parser } from "nats/lib/nats-base-client/internal_mod.js";
 import { describe, expect, it } from "vitest";
-import { attributesOf, CE, createEvent, encodeEvent, type TideEvent } from "../events/index.ts";
-import { envelopeOf } from "./message-envelope.ts";
+import { attributesOf, CE, createEvent, decodeEvent, encodeEvent, type TideEvent } from "../events/index.ts";
+import { decodeStored, envelopeOf } from "./message-envelope.ts";
 
 const encoder = new TextEncoder();
 const REPLY = "$JS.ACK.READINGS.reader.1.7.7.1717243200000000000.0";
@@ -78,5 +78,51 @@ describe("envelopeOf", () => {
 
   it("gives undefined through the fallback too when there are no headers", () => {
     expect(envelopeOf({ headers: undefined } as unknown as JsMsg)).toBeUndefined();
+  });
+});
+
+describe("decodeStored", () => {
+  /** What decodeEvent makes of the same message, read through nats.js's own parser. */
+  const viaNats = (headerText: string | undefined, bodyText: string) => {
+    const m = received(headerText, bodyText);
+    return decodeEvent(m.headers, m.data);
+  };
+
+  const task = createEvent(
+    { type: "tide.task.submitted.v1", data: { taskId: "t-1", kind: "train", needs: { cpu: 2, memoryMb: 512 }, priority: 3, payload: { note: "café ☕" } } },
+    { source: "tide://clöud/scheduler", id: "task-1", time: "2024-06-01T12:00:01.000Z" },
+  ) as TideEvent;
+  const taskEncoded = encodeEvent(task);
+  const taskHeaders = new TextDecoder().decode((taskEncoded.headers as MsgHdrsImpl).encode());
+  const taskBody = new TextDecoder().decode(taskEncoded.data);
+
+  it("decodes an ASCII message from its raw bytes exactly as decodeEvent does, leaving its headers unparsed", () => {
+    const m = received(headerBlock, body);
+    expect(decodeStored(m)).toEqual({ success: true, event });
+    expect(decodeStored(m)).toEqual(viaNats(headerBlock, body));
+    expect(internalsOf(m)._headers).toBeUndefined();
+  });
+
+  it("decodes a message with UTF-8 in its headers and body exactly as decodeEvent does", () => {
+    expect(decodeStored(received(taskHeaders, taskBody))).toEqual({ success: true, event: task });
+    expect(decodeStored(received(taskHeaders, taskBody))).toEqual(viaNats(taskHeaders, taskBody));
+  });
+
+  it("decodes a body that starts with a byte order mark as decodeEvent does (TextDecoder drops it)", () => {
+    expect(decodeStored(received(headerBlock, `\uFEFF${body}`))).toEqual(viaNats(headerBlock, `\uFEFF${body}`));
+    expect(decodeStored(received(headerBlock, `\uFEFF${body}`)).success).toBe(true);
+  });
+
+  it.each([
+    ["no headers", undefined, body],
+    ["a body that is not JSON", headerBlock, "{temperature: 21"],
+    ["a body that fails its schema", headerBlock, JSON.stringify({ ...event.data, temperature: "warm" })],
+    ["a status line", `NATS/1.0 409 Odd\r\n${CE.id}: x\r\n\r\n`, body],
+    ["a missing header", headerBlock.replace(/ce-time:[^\r]*\r\n/, ""), body],
+    ["another spec version", headerBlock.replace("ce-specversion: 1.0", "ce-specversion: 0.3"), body],
+  ])("fails a message with %s exactly as decodeEvent does", (_, headerText, bodyText) => {
+    const decoded = decodeStored(received(headerText, bodyText));
+    expect(decoded.success).toBe(false);
+    expect(decoded).toEqual(viaNats(headerText, bodyText));
   });
 });

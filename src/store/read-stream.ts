@@ -1,9 +1,11 @@
 import type { JsMsg, MsgHdrs, NatsConnection } from "nats";
 import { ValidationError } from "../errors.ts";
 import type { TideEvent } from "../events/catalogue.ts";
-import { decodeEnvelope, type DecodeFailure, type DecodeResult } from "../events/envelope.ts";
+import type { DecodeFailure } from "../events/envelope.ts";
 import { isoTimeOf } from "../iso-time.ts";
-import { envelopeOf } from "./message-envelope.ts";
+import { decodeStored } from "./message-envelope.ts";
+
+export { decodeStored } from "./message-envelope.ts";
 
 export interface ReadOptions {
   stream: string;
@@ -167,11 +169,6 @@ export interface ReadEventsOptions extends ReadOptions {
    * happen: appends validate). Default: throw a ValidationError.
    */
   onInvalid?: (message: StoredMessage, failure: DecodeFailure) => void;
-}
-
-/** Decode and validate a stored message (older versions upcast): its CloudEvents headers and its body against its schema. */
-export function decodeStored(m: JsMsg): DecodeResult {
-  return decodeEnvelope(envelopeOf(m), m.data);
 }
 
 /** `readMessages`, decoded and validated into events (older versions upcast). */
