@@ -4,6 +4,7 @@ import type { BucketDefinition, StreamDefinition, StreamPlace } from "./definiti
 import { edgeDeadLetters } from "./edge/dlq.ts";
 import { edgeInferences } from "./edge/inferences.ts";
 import { edgeReadings } from "./edge/readings.ts";
+import { edgeReports } from "./edge/reports.ts";
 import { edgeUplink } from "./edge/uplink.ts";
 
 export * from "./definition.ts";
@@ -16,6 +17,7 @@ export const streamCatalogue: readonly StreamDefinition[] = [
   edgeUplink,
   edgeInferences,
   edgeDeadLetters,
+  edgeReports,
   cloudReadings,
   cloudNodes,
   cloudTasks,
@@ -36,4 +38,4 @@ export function streamsOf(place: StreamPlace): StreamDefinition[] {
 export function findStream(place: StreamPlace, name: string): StreamDefinition | undefined {
   return streamCatalogue.find((s) => s.place === place && s.name === name.toUpperCase());
 }
-export { edgeReadings, edgeUplink, edgeInferences, edgeDeadLetters, cloudReadings, cloudNodes, cloudTasks, cloudTraining, cloudModels, cloudRollouts, cloudDeadLetters };
+export { edgeReadings, edgeUplink, edgeInferences, edgeDeadLetters, edgeReports, cloudReadings, cloudNodes, cloudTasks, cloudTraining, cloudModels, cloudRollouts, cloudDeadLetters };

@@ -12,7 +12,7 @@ import { eventually, givenTopology } from "./harness.ts";
 type Given = Awaited<ReturnType<typeof givenTopology>>;
 
 const EDGES = ["1", "2", "3"];
-const EDGE_STREAMS = ["DLQ", "INFERENCES", "READINGS", "UPLINK"];
+const EDGE_STREAMS = ["DLQ", "INFERENCES", "READINGS", "REPORTS", "UPLINK"];
 const CLOUD_STREAMS = ["DLQ", "MODELS", "NODES", "OBJ_models", "READINGS", "ROLLOUTS", "TASKS", "TRAINING"];
 
 let given: Given;
@@ -84,7 +84,7 @@ describe("stream catalogue", () => {
     expect(cloudAfter.map((i) => [i.config, i.created])).toEqual(cloudBefore.map((i) => [i.config, i.created]));
   });
 
-  it("adds an edge as a new source of the cloud READINGS", async () => {
+  it("adds an edge as a new source of the cloud READINGS and MODELS", async () => {
     for (const edge of ["1", "2"]) await applyEdge(edge);
     await applyCloud(["1"]);
     const jsm = await nc("cloud").jetstreamManager({ domain: CLOUD_DOMAIN });
@@ -93,7 +93,10 @@ describe("stream catalogue", () => {
     const results = await applyCloud(["1", "2"]);
     const readings = results.find((r) => r.stream === "READINGS")!;
     expect(readings).toEqual({ stream: "READINGS", action: "updated", changed: ["sources"] });
-    expect(results.filter((r) => r.stream !== "READINGS").every((r) => r.action === "unchanged")).toBe(true);
+    // MODELS sources each edge's REPORTS (activations and observations) the same way.
+    expect(results.find((r) => r.stream === "MODELS")).toEqual({ stream: "MODELS", action: "updated", changed: ["sources"] });
+    expect(results.filter((r) => r.stream !== "READINGS" && r.stream !== "MODELS").every((r) => r.action === "unchanged")).toBe(true);
+    expect(((await jsm.streams.info("MODELS")).config.sources ?? []).map((s) => s.external?.api).sort()).toEqual(["$JS.edge-1.API", "$JS.edge-2.API"]);
     const sources = (await jsm.streams.info("READINGS")).config.sources ?? [];
     expect(sources.map((s) => s.external?.api).sort()).toEqual(["$JS.edge-1.API", "$JS.edge-2.API"]);
 

@@ -2,10 +2,10 @@ import { z } from "zod";
 import { deadLettered } from "./dead-letter.ts";
 import { distributionModeChanged, distributionStats } from "./distribution.ts";
 import { commandIssued, decisionMade, inferenceCompleted } from "./inference.ts";
-import { modelActivated, modelActivationFailed, modelEvaluated, modelPublished } from "./model.ts";
+import { modelActivated, modelActivationFailed, modelEvaluated, modelObserved, modelPublished } from "./model.ts";
 import { nodeHeartbeat, nodeLost, nodeRegistered } from "./node.ts";
 import { readingRecorded, summaryRecorded } from "./reading.ts";
-import { rolloutCompleted, rolloutPlanned, rolloutRolledBack, rolloutStageStarted } from "./rollout.ts";
+import { rolloutCompleted, rolloutPlanned, rolloutRejected, rolloutRequested, rolloutRolledBack, rolloutStageCompleted, rolloutStageStarted } from "./rollout.ts";
 import { taskAbandoned, taskAssigned, taskCompleted, taskFailed, taskProgressed, taskRescheduled, taskStarted, taskSubmitted } from "./task.ts";
 import { trainingCompleted, trainingEpochCompleted, trainingFailed, trainingRequested, trainingStarted } from "./training.ts";
 
@@ -38,8 +38,12 @@ export const definitions = [
   modelPublished,
   modelActivated,
   modelActivationFailed,
+  modelObserved,
+  rolloutRequested,
+  rolloutRejected,
   rolloutPlanned,
   rolloutStageStarted,
+  rolloutStageCompleted,
   rolloutCompleted,
   rolloutRolledBack,
   deadLettered,

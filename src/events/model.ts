@@ -41,9 +41,40 @@ export const modelPublished = defineEvent(
   }),
 );
 
+export const ActivationCause = z.enum(["rollout", "rollback", "restore", "local"]);
+
+/**
+ * An edge runs `version` now. `cause`: a rollout stage, a rollout's rollback
+ * (back to the version it ran before), a restart restoring its last active model
+ * from its local copy, or a local activation (a file, `tide edge --model`).
+ */
 export const modelActivated = defineEvent(
   "tide.model.activated.v1",
-  z.object({ edge: EdgeId, version: EntityId, previousVersion: z.string().optional(), rolloutId: EntityId.optional() }),
+  z.object({
+    edge: EdgeId,
+    version: z.string().min(1),
+    previousVersion: z.string().optional(),
+    rolloutId: EntityId.optional(),
+    cause: ActivationCause.optional(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  }),
+);
+
+/** How one model version did on an edge: predictions scored against the readings that followed them. */
+const ModelPerformance = z.object({
+  version: z.string().min(1),
+  /** Predictions scored (each against the device's next reading). */
+  inferences: nonNegativeInt(),
+  /** Mean absolute error of the next-temperature prediction, °C. */
+  maeC: z.number().nonnegative().optional(),
+  /** Mean inference latency (queueing included), ms. */
+  latencyMs: z.number().nonnegative().optional(),
+});
+
+/** An edge's observation of a model a rollout activated, against the model it ran before: the canary evidence. */
+export const modelObserved = defineEvent(
+  "tide.model.observed.v1",
+  z.object({ edge: EdgeId, rolloutId: EntityId, current: ModelPerformance, previous: ModelPerformance.optional(), observedMs: nonNegativeInt() }),
 );
 
 export const modelActivationFailed = defineEvent(

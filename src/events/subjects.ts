@@ -30,6 +30,12 @@ export const subjects = {
   training: (runId: string) => `tide.training.${runId}`,
   model: (version: string) => `tide.model.${version}`,
   rollout: (rolloutId: string) => `tide.rollout.${rolloutId}`,
+  /**
+   * What an edge reports to the cloud control plane (model activations, failures
+   * and observations): stored in the edge's REPORTS stream, which the cloud MODELS
+   * sources, so a report written offline reaches the cloud when the link is back.
+   */
+  report: (edge: EdgeId) => `tide.report.${edge}`,
 } as const;
 
 export const ReadingRoute = { Up: "up", Local: "local" } as const;
@@ -49,4 +55,5 @@ export const EDGE_LOCAL_FAMILIES = [
   "tide.decision.>",
   "tide.command.>",
   "tide.dlq.>",
+  "tide.report.>",
 ] as const;
