@@ -8,6 +8,7 @@ import { CLOUD_DOMAIN } from "../src/ids.ts";
 import { silentLogger } from "../src/log.ts";
 import { loadModelArtifact, sha256 } from "../src/model/artifact.ts";
 import { selectBackend } from "../src/model/backend.ts";
+import { modelVerifierFromDir } from "../src/model/signing.ts";
 import { normaliser } from "../src/model/features.ts";
 import { evaluateForecastModel, predictTemperatures } from "../src/model/forecast-model.ts";
 import { buildDataset } from "../src/training/dataset.ts";
@@ -106,6 +107,13 @@ describe("training in the cloud", () => {
     expect(epochs.map((e) => e.epoch)).toEqual(Array.from({ length: EPOCHS }, (_, i) => i + 1));
     expect(epochs.every((e) => e.samples === started.samples.train && Number.isFinite(e.loss))).toBe(true);
     expect(published.metrics.epochs).toBe(EPOCHS);
+  });
+
+  it("signs the publication with the cloud's ed25519 key over version, location and digest", () => {
+    const { bucket, name, digest } = published.artifact;
+    const artifact = { version: published.version, bucket, name, sha256: digest.sha256, size: digest.size };
+    expect(modelVerifierFromDir(given.dir).verify(artifact, published.signature)).toMatchObject({ valid: true });
+    expect(modelVerifierFromDir(given.dir).verify({ ...artifact, size: digest.size + 1 }, published.signature)).toMatchObject({ valid: false, reason: "BAD_SIGNATURE" });
   });
 
   it("stores an artifact whose digest verifies and whose model predicts as the trained one did", async () => {

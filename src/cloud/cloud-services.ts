@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { CLOUD_DOMAIN } from "../ids.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { selectBackend } from "../model/backend.ts";
+import { loadOrCreateModelSigner } from "../model/signing.ts";
 import { connectTo, type TopologyFile } from "../topology/index.ts";
 import { applyStreams } from "../../streams/apply.ts";
 import { followProjections, openProjectionDb, projectionCatalogue } from "../../projections/index.ts";
@@ -50,7 +51,7 @@ export async function startCloudServices(options: CloudServicesOptions) {
   let scheduling: SchedulingServices | undefined;
   let http: Awaited<ReturnType<typeof startHttpServer>>;
   try {
-    training = await startTrainingServices({ nc, db, selection, engine, config: trainingConfig, logger: log });
+    training = await startTrainingServices({ nc, db, selection, engine, config: trainingConfig, logger: log, signer: loadOrCreateModelSigner(topology.dir) });
     scheduling = await startSchedulingServices({ nc, db, edges: topology.edges.map((e) => e.id), logger: log, ...(options.scheduler ? { scheduler: options.scheduler } : {}) });
     http = await startHttpServer({
       port: options.httpPort ?? Number(new URL(topology.hub.httpUrl).port),

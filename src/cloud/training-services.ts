@@ -3,6 +3,7 @@ import type { NatsConnection } from "nats";
 import { CLOUD_DOMAIN } from "../ids.ts";
 import type { Logger } from "../log.ts";
 import type { BackendSelection } from "../model/backend.ts";
+import type { ModelSigner } from "../model/signing.ts";
 import type { Route } from "../http/server.ts";
 import type { TrainingConfig } from "../training/config.ts";
 import { startDriftMonitor } from "../training/drift-monitor.ts";
@@ -21,6 +22,8 @@ export interface TrainingServicesOptions {
   engine: InferenceEngine;
   config: Readonly<TrainingConfig>;
   logger: Logger;
+  /** Signs published models (the cloud's key from `<dir>/keys/`). */
+  signer?: ModelSigner;
 }
 
 /**
@@ -40,7 +43,7 @@ export async function startTrainingServices(options: TrainingServicesOptions) {
     log.info("trainer disabled (training.json enabled: false)");
     return { routes, production, trainer: undefined, stop: async () => void (await production.stop()) };
   }
-  const trainer = createTrainer({ nc, tf: selection.tf, backend: selection.backend, config, logger: log });
+  const trainer = createTrainer({ nc, tf: selection.tf, backend: selection.backend, config, logger: log, ...(options.signer ? { signer: options.signer } : {}) });
   await trainer.start();
   stops.push(() => trainer.stop());
   const schedule = startSchedule({

@@ -8,6 +8,7 @@ import { loadModelArtifact, serializeModel, sha256 } from "../model/artifact.ts"
 import type { Tf } from "../model/backend.ts";
 import { evaluateForecastModel } from "../model/forecast-model.ts";
 import type { Quantization } from "../model/quantize.ts";
+import type { ModelSigner } from "../model/signing.ts";
 import { appendToStream } from "../store/append-to-stream.ts";
 import type { Dataset } from "./dataset.ts";
 import type { CandidateEvaluation } from "./evaluation.ts";
@@ -49,6 +50,8 @@ export interface PublishDeps {
   js: JetStreamClient;
   tf: Tf;
   source: string;
+  /** Signs each publication; without one, models are published unsigned and edges refuse them. */
+  signer?: ModelSigner;
 }
 
 /** A trained model with everything the gate and the publication need. */
@@ -152,6 +155,7 @@ export async function gateAndPublish(deps: PublishDeps, candidate: Candidate, ne
     datasetHash: dataset.hash,
     metrics,
     artifact: { bucket: stored.bucket, name: stored.name, quantization, digest: { sha256: stored.sha256, size: stored.size } },
+    ...(deps.signer ? { signature: deps.signer.sign({ version, bucket: stored.bucket, name: stored.name, sha256: stored.sha256, size: stored.size }) } : {}),
   };
   const event = createEvent({ type: "tide.model.published.v1", data: published }, { source: deps.source });
   await appendToStream(deps.js, subjects.model(version), event, { expectedLastSubjectSequence: seq });

@@ -5,6 +5,7 @@ import type { TfBackend } from "../events/inference.ts";
 import type { TrainingStage } from "../events/training.ts";
 import type { Logger } from "../log.ts";
 import type { Tf } from "../model/backend.ts";
+import type { ModelSigner } from "../model/signing.ts";
 import { createForecastModel, disposeForecastModel, trainForecastModel } from "../model/forecast-model.ts";
 import type { TrainingConfig } from "./config.ts";
 import { buildDataset } from "./dataset.ts";
@@ -25,6 +26,8 @@ export interface RunDeps {
   /** This trainer's instance id (recorded in `training.started`). */
   trainerId: string;
   source: string;
+  /** Signs publications (see PublishDeps). */
+  signer?: ModelSigner;
   logger: Logger;
   /** Aborted when the trainer stops: the run ends `failed` (stage `shutdown`) after the current epoch. */
   signal: AbortSignal;
@@ -153,7 +156,7 @@ export async function executeRun(deps: RunDeps, run: RunState): Promise<RunOutco
     stage = "publish";
     const trainingMetrics = { loss: history.loss.at(-1) ?? Number.NaN, valLoss: history.valLoss?.at(-1) ?? Number.NaN, epochs: history.loss.length, trainSamples: samples.train };
     const outcome = await gateAndPublish(
-      { js, tf, source },
+      { js, tf, source, ...(deps.signer ? { signer: deps.signer } : {}) },
       { runId, model: net, dataset: { ...dataset, fromSeq: dataset.fromSeq, toSeq: dataset.toSeq }, evaluation, ...(production ? { production } : {}), force: request.force, quantization: config.quantization, trainingMetrics },
       { version: book.nextVersion(), parent },
     );

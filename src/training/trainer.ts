@@ -5,6 +5,7 @@ import type { TfBackend } from "../events/inference.ts";
 import { CLOUD_DOMAIN } from "../ids.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import type { Tf } from "../model/backend.ts";
+import type { ModelSigner } from "../model/signing.ts";
 import type { DecodeFailure } from "../events/envelope.ts";
 import { readStream, type StoredMessage } from "../store/read-stream.ts";
 import type { TrainingConfig } from "./config.ts";
@@ -21,6 +22,8 @@ export interface TrainerOptions {
   logger?: Logger;
   /** Defaults to a fresh id (host, pid, random). */
   trainerId?: string;
+  /** Signs every published model (ed25519); without one, models are published unsigned and edges refuse them. */
+  signer?: ModelSigner;
 }
 
 /**
@@ -60,7 +63,7 @@ export function createTrainer(options: TrainerOptions) {
     const run = next();
     if (!run) return wakeIdle();
     attempted.add(run.runId);
-    const done = executeRun({ nc, js, tf, backend, config, trainerId, source, logger: log, signal: stopping.signal }, run)
+    const done = executeRun({ nc, js, tf, backend, config, trainerId, source, ...(options.signer ? { signer: options.signer } : {}), logger: log, signal: stopping.signal }, run)
       // executeRun records its own failures; this only keeps a bug in it from wedging the trainer.
       .catch((error: unknown): RunOutcome => ({ outcome: "failed", stage: "training", reason: errorMessage(error) }))
       .then((outcome) => {
