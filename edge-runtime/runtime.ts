@@ -15,6 +15,9 @@ import { applyStreams } from "../streams/apply.ts";
 import { followProjections, openProjectionDb, projectionCatalogue } from "../projections/index.ts";
 import { startIngest, type RouteReading } from "./ingest/ingest.ts";
 import { startPipeline } from "./pipeline/pipeline.ts";
+import { openModelCache } from "./rollout/model-cache.ts";
+import { createScorecard } from "./rollout/scorecard.ts";
+import { startRolloutAgent, type RolloutAgentOptions } from "./rollout/agent.ts";
 import { predictRoute } from "./http/predict.ts";
 import { createOffloadClient } from "./offload.ts";
 import type { CoolingSettings } from "./control/cooling.ts";
@@ -22,6 +25,9 @@ import { createDistribution, type Distribution } from "./distribution/distributi
 import { startTaskWorker } from "../src/tasks/worker/executor.ts";
 import { createTaskKindRegistry, type TaskKind } from "../src/tasks/kinds/registry.ts";
 import { BUILT_IN_KINDS, EDGE_KINDS } from "../src/tasks/kinds/index.ts";
+import { createEdgeMetrics } from "../src/metrics/edge-metrics.ts";
+import { createRegistry, metricsRoute } from "../src/metrics/registry.ts";
+import { startEdgeActivity } from "./activity.ts";
 
 /** What an edge offers to tasks by default: a share of a small machine whose first job is inference. */
 export const DEFAULT_EDGE_TASK_RESOURCES = { cpus: 1, memoryMb: 512 } as const;
@@ -49,6 +55,10 @@ export interface EdgeRuntimeOptions {
   taskResources?: { cpus: number; memoryMb: number };
   /** Task kinds it runs besides the built-in `batch_inference` and `aggregate`. */
   taskKinds?: readonly TaskKind[];
+  /** Checks on a rollout's artifact bytes beyond size and SHA-256 (e.g. its signature); throw to refuse them. */
+  verifyArtifact?: RolloutAgentOptions["verifyArtifact"];
+  /** How often the rollout agent checks a pending observation or retries a step (default 250 ms). */
+  rolloutPollMs?: number;
 }
 
 /** Where a model to activate comes from: a local artifact file, or an Object Store entry. */
@@ -59,6 +69,11 @@ export function ensureEdgePolicy(topology: TopologyFile, edge: EdgeId): string {
   const path = join(topology.dir, edgeDomain(edge), "policy.json");
   if (!existsSync(path)) copyFileSync(fileURLToPath(new URL("./policy.default.json", import.meta.url)), path);
   return path;
+}
+
+/** Where an edge keeps the model artifacts it activated and its rollout state. */
+export function edgeModelDir(topology: TopologyFile, edge: EdgeId): string {
+  return join(topology.dir, edgeDomain(edge), "models");
 }
 
 export function edgeProjectionDbPath(topology: TopologyFile, edge: EdgeId): string {
@@ -100,16 +115,22 @@ export async function startEdgeRuntime(options: EdgeRuntimeOptions) {
     }
     const ingest = startIngest({ nc, edge, logger: log, ...(routeReading ? { route: routeReading } : {}) });
     stops.push(() => ingest.stop());
+    const metrics = createEdgeMetrics(createRegistry({ place: domain }));
+    const activity = startEdgeActivity({ nc, edge, logger: log, onPrediction: metrics.observePrediction });
+    stops.push(() => activity.stop());
 
     const db = openProjectionDb(edgeProjectionDbPath(topology, edge));
     stops.push(() => void db.close());
     const projections = followProjections({ nc, db, projections: projectionCatalogue, place: "edge", edge, domain, logger: log });
     stops.push(() => projections.stop());
 
+    // Every prediction is scored against the device's next reading, per model version: a rollout's canary evidence.
+    const scorecard = createScorecard();
     const pipeline = await startPipeline({
       nc,
       edge,
-      predictor: engine,
+      observe: scorecard.observe,
+      predictor: activity.observe(engine),
       // Enough for the baseline's trend and anomaly score, and for the active model (W + 1) — read per reading, as models are swapped.
       window: () => Math.max(BASELINE_WINDOW + 1, engine.requiredWindow()),
       logger: log,
@@ -117,6 +138,21 @@ export async function startEdgeRuntime(options: EdgeRuntimeOptions) {
       ...(Number.isFinite(offloadAboveScore) ? { offloadAboveScore, offload: createOffloadClient(nc, edge, offloadTimeoutMs, log) } : {}),
     });
     stops.push(() => pipeline.stop());
+
+    // Rollouts: restores the last active model from the local copy (offline too), then follows the cloud ROLLOUTS.
+    const rollout = startRolloutAgent({
+      nc,
+      edge,
+      tf,
+      engine,
+      cache: openModelCache(edgeModelDir(topology, edge)),
+      scorecard,
+      logger: log,
+      ...(options.verifyArtifact ? { verifyArtifact: options.verifyArtifact } : {}),
+      ...(options.rolloutPollMs ? { pollMs: options.rolloutPollMs } : {}),
+    });
+    await rollout.start();
+    stops.push(() => rollout.stop());
 
     // The task worker runs what the scheduler assigns to this edge, on data where it lies. It follows the
     // cloud TASKS across the leaf link: not awaited, so an edge starts (and keeps working) while the link is down.
@@ -136,17 +172,37 @@ export async function startEdgeRuntime(options: EdgeRuntimeOptions) {
       intervalMs: heartbeatMs,
       logger: log,
       status: () => {
-        const rttMs = distribution?.link().rttMs;
-        return { queueDepth: pipeline.queueDepth() + engine.queueDepth() + tasks.queueDepth(), modelVersion: engine.activeVersion(), backend, ...(rttMs === undefined ? {} : { rttMs }) };
+        const link = distribution?.link();
+        const rttMs = link?.rttMs;
+        const [p50, p99] = [pipeline.latency.quantile(0.5), pipeline.latency.quantile(0.99)];
+        const report = activity.report({
+          readings: ingest.stats.accepted,
+          rejected: ingest.stats.rejected,
+          ...(p50 === undefined ? {} : { decisionP50Ms: p50 }),
+          ...(p99 === undefined ? {} : { decisionP99Ms: p99 }),
+          ...(link ? { uplink: { connected: link.connected, backlog: link.backlog, ...(rttMs === undefined ? {} : { rttMs }) } } : {}),
+        });
+        return { queueDepth: pipeline.queueDepth() + engine.queueDepth() + tasks.queueDepth(), modelVersion: engine.activeVersion(), backend, ...(rttMs === undefined ? {} : { rttMs }), activity: report };
       },
     });
     stops.push(() => heartbeats.stop());
+
+    metrics.bind({
+      nc,
+      domain,
+      ingest,
+      pipeline,
+      activity,
+      model: () => ({ version: engine.activeVersion(), backend }),
+      ...(distribution ? { link: () => distribution!.link() } : {}),
+      taskQueueDepth: () => tasks.queueDepth(),
+    });
 
     const httpPort = options.httpPort ?? Number(new URL(entry.httpUrl).port);
     const http = await startHttpServer({
       port: httpPort,
       logger: log,
-      routes: [predictRoute(engine), { method: "GET", path: "/healthz", handle: () => ({ ok: true, edge, backend, model: engine.activeVersion() }) }],
+      routes: [predictRoute(engine), metricsRoute(metrics.registry), { method: "GET", path: "/healthz", handle: () => ({ ok: true, edge, backend, model: engine.activeVersion() }) }],
     });
     stops.push(() => http.close());
     log.info({ backend, http: http.url }, "edge runtime up");
@@ -159,7 +215,11 @@ export async function startEdgeRuntime(options: EdgeRuntimeOptions) {
       pipeline,
       engine,
       tasks,
+      rollout,
+      scorecard,
       distribution,
+      activity,
+      metrics,
       backend,
       httpUrl: http.url,
       /** Load, verify and hot-swap a model in (the rollout issue calls this). */

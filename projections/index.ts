@@ -7,6 +7,9 @@ import { recentReadingsProjection } from "./recent-readings/projection.ts";
 import { sensorStatsProjection } from "./sensor-stats/projection.ts";
 import { tasksProjection } from "./tasks/projection.ts";
 import { trainingRunsProjection } from "./training-runs/projection.ts";
+import { trainingEpochsProjection } from "./training-epochs/projection.ts";
+import { edgeActivityProjection } from "./edge-activity/projection.ts";
+import { taskPlacementsProjection } from "./task-placements/projection.ts";
 
 export * from "./engine/projection.ts";
 export * from "./engine/applier.ts";
@@ -25,6 +28,10 @@ export const projectionCatalogue: readonly Projection[] = [
   // Cloud only (scheduling: tasks, nodes, utilisation):
   tasksProjection,
   nodesProjection,
+  // Cloud only (the dashboard: loss curves, what edges report they did):
+  trainingEpochsProjection,
+  edgeActivityProjection,
+  taskPlacementsProjection,
 ];
 
 export function findProjection(name: string): Projection | undefined {

@@ -13,6 +13,8 @@ import { loadTrainingConfig, parseTrainingConfig, type TrainingConfigInput } fro
 import { startTrainingServices, type TrainingServices } from "./training-services.ts";
 import { startSchedulingServices, type SchedulingServices } from "./scheduling-services.ts";
 import type { SchedulerConfig } from "../scheduler/types.ts";
+import { createCloudMetrics } from "../metrics/cloud-metrics.ts";
+import { createRegistry, metricsRoute } from "../metrics/registry.ts";
 
 export function cloudProjectionDbPath(topology: TopologyFile): string {
   return join(topology.dir, "hub", "projections.db");
@@ -56,7 +58,7 @@ export async function startCloudServices(options: CloudServicesOptions) {
     http = await startHttpServer({
       port: options.httpPort ?? Number(new URL(topology.hub.httpUrl).port),
       logger: log,
-      routes: [...training.routes, ...scheduling.routes, { method: "GET", path: "/healthz", handle: () => ({ ok: true, backend: selection.backend, model: engine.activeVersion() }) }],
+      routes: [...training.routes, ...scheduling.routes, metricsRoute(createCloudMetrics(createRegistry({ place: "cloud" }, { processMetrics: true }), { nc, db }).registry), { method: "GET", path: "/healthz", handle: () => ({ ok: true, backend: selection.backend, model: engine.activeVersion() }) }],
     });
   } catch (error) {
     // e.g. the HTTP port is taken: stop what already runs, so the process can exit with the error.

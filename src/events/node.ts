@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { EntityId } from "../ids.ts";
+import { DeviceId, EntityId } from "../ids.ts";
 import { defineEvent, isoTime, nonNegativeInt } from "./define.ts";
-import { TfBackend } from "./inference.ts";
+import { Action, TfBackend } from "./inference.ts";
 
 export const NodeKind = z.enum(["edge", "cloud"]);
 
@@ -23,6 +23,38 @@ export const nodeRegistered = defineEvent(
   }),
 );
 
+/** A decision an edge made, as its heartbeats report it (the decision events stay on the edge). */
+export const RecentDecision = z.object({
+  device: DeviceId,
+  action: Action,
+  basis: z.enum(["baseline", "model"]),
+  modelVersion: z.string().optional(),
+  reason: z.string(),
+  at: isoTime(),
+});
+export type RecentDecision = z.infer<typeof RecentDecision>;
+
+/**
+ * What an edge did since it started (running totals) and its newest
+ * decisions: the cloud's only view of edge-local work (readings routed
+ * `local`, inferences, decisions) for the dashboard and metrics.
+ */
+export const EdgeActivity = z.object({
+  /** Readings stored by ingest, and payloads it rejected (dead-lettered). */
+  readings: nonNegativeInt(),
+  rejected: nonNegativeInt(),
+  predictions: nonNegativeInt(),
+  anomalies: nonNegativeInt(),
+  decisions: nonNegativeInt(),
+  /** Reading stored → its inference and decision stored, ms. */
+  decisionP50Ms: z.number().nonnegative().optional(),
+  decisionP99Ms: z.number().nonnegative().optional(),
+  /** The uplink as the edge measures it: UPLINK messages the cloud does not hold yet. */
+  uplink: z.object({ connected: z.boolean(), backlog: nonNegativeInt(), rttMs: z.number().nonnegative().optional() }).optional(),
+  recentDecisions: z.array(RecentDecision).max(32),
+});
+export type EdgeActivity = z.infer<typeof EdgeActivity>;
+
 export const nodeHeartbeat = defineEvent(
   "tide.node.heartbeat.v1",
   z.object({
@@ -34,6 +66,8 @@ export const nodeHeartbeat = defineEvent(
     modelVersion: z.string().optional(),
     backend: TfBackend.optional(),
     rttMs: z.number().nonnegative().optional(),
+    /** Edges only: what the edge did (optional, so older heartbeats stay valid). */
+    activity: EdgeActivity.optional(),
   }),
 );
 

@@ -17,11 +17,21 @@ export class HttpError extends Error {
   }
 }
 
-export interface Route {
+/** A JSON route: its handler's result is sent as JSON with status 200. */
+export interface JsonRoute {
   method: "GET" | "POST";
   path: string;
   handle(request: { body: unknown; url: URL }): Promise<unknown> | unknown;
 }
+
+/** A route that writes its own response (text, HTML, server-sent events); a throw before it writes still becomes a JSON error. */
+export interface RawRoute {
+  method: "GET";
+  path: string;
+  serve(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> | void;
+}
+
+export type Route = JsonRoute | RawRoute;
 
 const MAX_BODY = 64 * 1024;
 
@@ -74,6 +84,10 @@ export async function startHttpServer(options: { routes: Route[]; port?: number;
         if (candidates.length === 0) throw new HttpError(404, `no route ${url.pathname}`);
         const route = candidates.find((r) => r.method === req.method);
         if (!route) throw new HttpError(405, `${req.method} not allowed on ${url.pathname} (use ${candidates.map((r) => r.method).join(", ")})`);
+        if ("serve" in route) {
+          await route.serve(req, res, url);
+          return;
+        }
         const body = route.method === "POST" ? await readJson(req) : undefined;
         send(res, 200, await route.handle({ body, url }));
       } catch (error) {
@@ -94,6 +108,11 @@ export async function startHttpServer(options: { routes: Route[]; port?: number;
   return {
     server,
     url: `http://${host}:${address.port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Long-lived responses (server-sent events) would hold close() open forever.
+        server.closeAllConnections();
+      }),
   };
 }

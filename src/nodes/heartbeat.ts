@@ -3,6 +3,7 @@ import { cpus, freemem, loadavg, totalmem } from "node:os";
 import { errorMessage } from "../errors.ts";
 import { createEvent } from "../events/envelope.ts";
 import type { TfBackend } from "../events/inference.ts";
+import type { EdgeActivity } from "../events/node.ts";
 import { subjects } from "../events/subjects.ts";
 import { CLOUD_DOMAIN } from "../ids.ts";
 import { silentLogger, type Logger } from "../log.ts";
@@ -14,6 +15,8 @@ export interface NodeStatus {
   modelVersion?: string;
   backend?: TfBackend;
   rttMs?: number;
+  /** Edges: what the edge did (dashboard, metrics). */
+  activity?: EdgeActivity;
 }
 
 export interface HeartbeatOptions {
@@ -80,6 +83,7 @@ export function startHeartbeats(options: HeartbeatOptions) {
             ...(s.modelVersion ? { modelVersion: s.modelVersion } : {}),
             ...(s.backend ? { backend: s.backend } : {}),
             ...(s.rttMs === undefined ? {} : { rttMs: s.rttMs }),
+            ...(s.activity ? { activity: s.activity } : {}),
           },
         },
         { source },
