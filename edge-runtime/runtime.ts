@@ -126,20 +126,8 @@ export async function startEdgeRuntime(options: EdgeRuntimeOptions) {
 
     // Every prediction is scored against the device's next reading, per model version: a rollout's canary evidence.
     const scorecard = createScorecard();
-    const pipeline = await startPipeline({
-      nc,
-      edge,
-      observe: scorecard.observe,
-      predictor: activity.observe(engine),
-      // Enough for the baseline's trend and anomaly score, and for the active model (W + 1) — read per reading, as models are swapped.
-      window: () => Math.max(BASELINE_WINDOW + 1, engine.requiredWindow()),
-      logger: log,
-      ...(cooling ? { cooling } : {}),
-      ...(Number.isFinite(offloadAboveScore) ? { offloadAboveScore, offload: createOffloadClient(nc, edge, offloadTimeoutMs, log) } : {}),
-    });
-    stops.push(() => pipeline.stop());
-
-    // Rollouts: restores the last active model from the local copy (offline too), then follows the cloud ROLLOUTS.
+    // Rollouts: restores the last active model from the local copy (offline too, before the first reading is
+    // predicted), then follows the cloud ROLLOUTS.
     const rollout = startRolloutAgent({
       nc,
       edge,
@@ -153,6 +141,19 @@ export async function startEdgeRuntime(options: EdgeRuntimeOptions) {
     });
     await rollout.start();
     stops.push(() => rollout.stop());
+
+    const pipeline = await startPipeline({
+      nc,
+      edge,
+      observe: scorecard.observe,
+      predictor: activity.observe(engine),
+      // Enough for the baseline's trend and anomaly score, and for the active model (W + 1) — read per reading, as models are swapped.
+      window: () => Math.max(BASELINE_WINDOW + 1, engine.requiredWindow()),
+      logger: log,
+      ...(cooling ? { cooling } : {}),
+      ...(Number.isFinite(offloadAboveScore) ? { offloadAboveScore, offload: createOffloadClient(nc, edge, offloadTimeoutMs, log) } : {}),
+    });
+    stops.push(() => pipeline.stop());
 
     // The task worker runs what the scheduler assigns to this edge, on data where it lies. It follows the
     // cloud TASKS across the leaf link: not awaited, so an edge starts (and keeps working) while the link is down.

@@ -75,13 +75,12 @@ async function requireBucket(js: ObjectStoreClient, bucket: string): Promise<voi
 }
 
 /**
- * Loads an artifact from a JetStream Object Store entry (`bucket`/`name`; use
- * a domain-bound `jetstream({ domain })` client for another domain). nats.js
- * checks the chunks against the entry's own digest; `expected` (from
- * `model.published`) is checked on top, so a replaced entry is caught too.
- * A missing bucket or entry is a `NotFoundError` (the bucket is never created).
+ * The bytes of a JetStream Object Store entry (`bucket`/`name`; use a
+ * domain-bound `jetstream({ domain })` client for another domain). nats.js
+ * checks the chunks against the entry's own digest (`IntegrityError` if they
+ * differ). A missing bucket or entry is a `NotFoundError` (the bucket is never created).
  */
-export async function loadModelFromObjectStore(tf: Tf, js: ObjectStoreClient, bucket: string, name: string, expected: ExpectedArtifact = {}): Promise<LoadedModel> {
+export async function readObjectStoreArtifact(js: ObjectStoreClient, bucket: string, name: string): Promise<Uint8Array> {
   const source = `${bucket}/${name}`;
   let bytes: Uint8Array | null;
   await requireBucket(js, bucket);
@@ -94,5 +93,19 @@ export async function loadModelFromObjectStore(tf: Tf, js: ObjectStoreClient, bu
     throw new Error(`cannot read model artifact ${source} from the object store: ${message}`, { cause: error });
   }
   if (bytes === null) throw new NotFoundError(`model artifact ${source} is not in the object store`);
+  return bytes;
+}
+
+/** Verifies (`expected`) and loads artifact bytes read from `source`. */
+export function loadModelFromBytes(tf: Tf, source: string, bytes: Uint8Array, expected: ExpectedArtifact = {}): Promise<LoadedModel> {
   return loadVerified(tf, source, bytes, expected);
+}
+
+/**
+ * Loads an artifact from a JetStream Object Store entry. `expected` (from
+ * `model.published`) is checked on top of the store's own digest, so a
+ * replaced entry is caught too.
+ */
+export async function loadModelFromObjectStore(tf: Tf, js: ObjectStoreClient, bucket: string, name: string, expected: ExpectedArtifact = {}): Promise<LoadedModel> {
+  return loadVerified(tf, `${bucket}/${name}`, await readObjectStoreArtifact(js, bucket, name), expected);
 }

@@ -42,6 +42,20 @@ export interface PipelineOptions {
   offload?: Offload;
   /** Durable consumer name on READINGS (default `edge-pipeline`). */
   durable?: string;
+  /** Told of every prediction the edge's own model (or the baseline) made, with the reading it was made at (rollout scorecards). */
+  observe?: (observation: PredictionObservation) => void;
+}
+
+/** One prediction, at the reading whose window it saw: the next reading of the device scores it. */
+export interface PredictionObservation {
+  device: string;
+  /** READINGS seq and temperature of the reading the prediction was made at. */
+  seq: number;
+  temperature: number;
+  modelVersion: string;
+  /** The edge model's own prediction of the next temperature (before any cloud answer replaced it). */
+  predicted: number;
+  latencyMs: number;
 }
 
 /**
@@ -51,7 +65,7 @@ export interface PipelineOptions {
  * it, and the deterministic event ids make the re-processing store nothing twice.
  */
 export async function startPipeline(options: PipelineOptions) {
-  const { nc, edge, predictor, logger = silentLogger, window = 8, cooling = DEFAULT_COOLING, offloadAboveScore, offload, durable = "edge-pipeline" } = options;
+  const { nc, edge, predictor, logger = silentLogger, window = 8, cooling = DEFAULT_COOLING, offloadAboveScore, offload, durable = "edge-pipeline", observe } = options;
   const log = logger.child({ component: "pipeline", edge });
   const domain = edgeDomain(edge);
   const js = nc.jetstream({ domain });
@@ -93,6 +107,7 @@ export async function startPipeline(options: PipelineOptions) {
     while (points.length > keep) points.shift();
     windows.set(device, points);
     const result = await predictor.predict({ device, window: [...points] });
+    observe?.({ device, seq: msg.seq, temperature, modelVersion: result.modelVersion, predicted: result.prediction.temperature, latencyMs: result.latencyMs });
     let offloadInfo: TideEvent<"tide.inference.completed.v1">["data"]["offload"];
     let predicted = result.prediction.temperature;
     if (offload && offloadAboveScore !== undefined && result.anomalyScore >= offloadAboveScore) {

@@ -1,0 +1,7 @@
+export * from "./types.ts";
+export { evolve, initialState } from "./evolve.ts";
+export { decide, autoRolloutId } from "./decide.ts";
+export { judge } from "./criteria.ts";
+export { planRollout } from "./plan.ts";
+export { createRolloutController, type RolloutController, type RolloutControllerOptions } from "./controller.ts";
+export { requestRollout, requestRollback, readRolloutState, rollbackTarget, newRolloutId, RolloutRequest } from "./request.ts";

@@ -1,0 +1,55 @@
+import type { EventData } from "../events/catalogue.ts";
+import type { Rollout, RolloutConfig, RolloutState } from "./types.ts";
+
+type Plan = EventData<"tide.rollout.planned.v1">;
+
+/** Why a request cannot be planned, or its plan. */
+export type PlanResult = { success: true; plan: Plan } | { success: false; reason: string };
+
+/**
+ * Turns a request into stages: `all` is one stage of every target edge;
+ * `canary` is the first `canaries` edges, then the rest (one stage). The
+ * target edges are the request's, else the fleet's, in the fleet's order.
+ */
+export function planRollout(state: RolloutState, rollout: Rollout, config: RolloutConfig): PlanResult {
+  const request = rollout.request;
+  if (!request) return { success: false, reason: "no request" };
+  const published = state.published.get(request.version);
+  if (!published) return { success: false, reason: `model version ${request.version} is not published` };
+  const fleet = new Set(config.edges);
+  const unknown = (request.edges ?? []).filter((e) => !fleet.has(e));
+  if (unknown.length > 0) return { success: false, reason: `unknown edge(s): ${unknown.join(", ")}; the fleet is ${config.edges.join(", ") || "empty"}` };
+  const targets = request.edges ? config.edges.filter((e) => request.edges!.includes(e)) : [...config.edges];
+  if (targets.length === 0) return { success: false, reason: "the fleet has no edges to roll out to" };
+
+  const canaries = Math.min(request.canaries ?? config.canaries, targets.length);
+  const stages =
+    request.strategy === "canary" && targets.length > canaries
+      ? [
+          { name: "canary", edges: targets.slice(0, canaries) },
+          { name: "rest", edges: targets.slice(canaries) },
+        ]
+      : [{ name: request.strategy === "canary" ? "canary" : "all", edges: targets }];
+  const previousVersion = lastCompletedVersion(state, rollout.rolloutId);
+  return {
+    success: true,
+    plan: {
+      rolloutId: rollout.rolloutId,
+      version: request.version,
+      ...(previousVersion ? { previousVersion } : {}),
+      strategy: request.strategy,
+      stages,
+      criteria: { ...config.criteria, ...request.criteria },
+      artifact: published.artifact,
+    },
+  };
+}
+
+/** The version of the newest completed rollout other than `except`: what the fleet ran before. */
+export function lastCompletedVersion(state: RolloutState, except?: string): string | undefined {
+  for (let i = state.order.length - 1; i >= 0; i--) {
+    const r = state.rollouts.get(state.order[i]!);
+    if (r && r.rolloutId !== except && r.status === "completed") return r.version;
+  }
+  return undefined;
+}
