@@ -3,6 +3,7 @@ import type { NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { IngestReply } from "../edge-runtime/ingest/ingest.ts";
 import type { EdgeRuntime } from "../edge-runtime/runtime.ts";
+import { addDevice, deviceMqttOptions } from "../src/devices/index.ts";
 import { subjects } from "../src/events/index.ts";
 import { edgeDomain } from "../src/ids.ts";
 import { eventsOf, ofType } from "./edge-support.ts";
@@ -29,14 +30,11 @@ afterAll(async () => {
   await given?.cleanup();
 });
 
-async function mqttDevice(clientId: string): Promise<MqttClient> {
-  const client = await mqtt.connectAsync(given.fleet.topology.file.edges[0]!.mqttUrl, {
-    protocolVersion: 4,
-    clientId,
-    username: "tide",
-    password: given.fleet.topology.credentials.service.password,
-    reconnectPeriod: 0,
-  });
+/** An MQTT device with its own credentials (`tide device add`): it may use its own topics only. */
+async function mqttDevice(clientId: string, device: string): Promise<MqttClient> {
+  await addDevice(given.dir, EDGE, device);
+  const { url, username, password } = deviceMqttOptions(given.fleet.topology.file, EDGE, device);
+  const client = await mqtt.connectAsync(url, { protocolVersion: 4, clientId, username, password, reconnectPeriod: 0 });
   clients.push(client);
   return client;
 }
@@ -44,7 +42,7 @@ async function mqttDevice(clientId: string): Promise<MqttClient> {
 describe("MQTT ingestion (QoS 1)", () => {
   it("stores and infers every reading, and acknowledges each on the ack topic only once it is stored", async () => {
     const device = "mqtt-dev-1";
-    const client = await mqttDevice("tide-test-mqtt-1");
+    const client = await mqttDevice("tide-test-mqtt-1", device);
     const jsm = await edge.jetstreamManager({ domain: DOMAIN });
     const acks: Array<{ reply: IngestReply; storedWhenAcked: boolean }> = [];
     client.on("message", (topic, payload) => {
@@ -90,7 +88,7 @@ describe("MQTT ingestion (QoS 1)", () => {
 
   it("answers a bad payload with {ok:false, reason} on the ack topic and dead-letters it", async () => {
     const device = "mqtt-dev-bad";
-    const client = await mqttDevice("tide-test-mqtt-bad");
+    const client = await mqttDevice("tide-test-mqtt-bad", device);
     const acks: IngestReply[] = [];
     client.on("message", (topic, payload) => void (topic === `tide/ack/${EDGE}/${device}` && acks.push(JSON.parse(payload.toString()) as IngestReply)));
     await client.subscribeAsync(`tide/ack/${EDGE}/${device}`, { qos: 1 });

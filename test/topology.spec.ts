@@ -160,7 +160,10 @@ describe("credentials that look like numbers", () => {
     const dir = tempDir();
     writeFileSync(
       join(dir, "credentials.json"),
-      JSON.stringify({ service: { user: "tide", password: "8e3f1a2b" }, leaf: { user: "leaf", password: "1e10" } }),
+      JSON.stringify({
+        service: { user: "tide", password: "8e3f1a2b" },
+        edges: { "1": { service: { user: "tide", password: "12345" }, leaf: { user: "leaf-1", password: "1e10" }, gateway: { user: "gateway", password: "0x1f" } } },
+      }),
       { mode: 0o600 },
     );
     const topology = await startTopology({ dir, edges: 1, ports: "free" });

@@ -2,6 +2,7 @@ import { TideError, ErrorCode, errorMessage } from "../errors.ts";
 import { benchCommand } from "./commands/bench.ts";
 import { cloudCommand } from "./commands/cloud.ts";
 import { demoCommand } from "./commands/demo.ts";
+import { deviceCommand } from "./commands/device.ts";
 import { edgeCommand } from "./commands/edge.ts";
 import { projectCommand } from "./commands/project.ts";
 import { publishCommand } from "./commands/publish.ts";
@@ -24,6 +25,7 @@ usage: tide <command> [options]
   cloud                                                     the cloud services against the running hub
   streams  apply [--dir D]                                  apply the stream catalogue, idempotently
   publish  --edge ID --device ID --temperature X --humidity Y   one reading through the edge's ingest
+  device   add --edge ID DEVICE [--json]                     issue a device's NATS and MQTT credentials (its own subjects only)
   simulate --edge ID [--devices N] [--rate HZ] [--seed S] [--count N] [--duration S] [--faulty N] [--anomaly-rate P] [--start T] [--speed X]   simulated climate devices, faults included
   replay   STREAM [--edge ID] [--subject S] [--since T] [--until T] [--from-seq N] [--to-seq N] [--json]
   project  rebuild NAME [--edge ID] [--as-of T] [--json]    rebuild a projection from its stream
@@ -47,6 +49,7 @@ const commands: Record<string, Command> = {
   cloud: cloudCommand,
   streams: streamsCommand,
   publish: publishCommand,
+  device: deviceCommand,
   simulate: simulateCommand,
   replay: replayCommand,
   project: projectCommand,

@@ -19,10 +19,19 @@ export function addressOf(topology: TopologyFile, place: Place): PlaceAddress {
   return { place, domain: edge.domain, url: edge.clientUrl };
 }
 
-/** Connect a Tide service to the server of `place`, with the service credentials of the topology. */
+/** The service user of `place`: the hub's, or that edge's own. */
+export function serviceCredentials(topology: TopologyFile, place: Place): { user: string; password: string } {
+  const credentials = readCredentials(topology.credentialsPath);
+  if (place === CLOUD_DOMAIN) return credentials.service;
+  const own = credentials.edges[place];
+  if (!own) throw new NotFoundError(`no credentials for edge '${place}' in ${topology.credentialsPath}`);
+  return own.service;
+}
+
+/** Connect a Tide service to the server of `place`, with the service credentials of that place. */
 export async function connectTo(topology: TopologyFile, place: Place, options: Partial<ConnectionOptions> = {}): Promise<NatsConnection> {
   const { url } = addressOf(topology, place);
-  const { service } = readCredentials(topology.credentialsPath);
+  const service = serviceCredentials(topology, place);
   return connect({
     servers: url,
     user: service.user,

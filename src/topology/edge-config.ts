@@ -11,7 +11,8 @@ export interface EdgeConfigValues {
   monitorPort: number;
   mqttPort: number;
   storeDir: string;
-  servicePassword: string;
+  pidFile: string;
+  leafUser: string;
   leafPassword: string;
   hubHost: string;
   hubLeafPort: number;
@@ -26,7 +27,8 @@ export function renderEdgeConfig(values: EdgeConfigValues): string {
     MONITOR_PORT: String(values.monitorPort),
     MQTT_PORT: String(values.mqttPort),
     STORE_DIR: values.storeDir,
-    SERVICE_PASSWORD: values.servicePassword,
+    PID_FILE: values.pidFile,
+    LEAF_USER: values.leafUser,
     LEAF_PASSWORD: values.leafPassword,
     HUB_HOST: values.hubHost,
     HUB_LEAF_PORT: String(values.hubLeafPort),

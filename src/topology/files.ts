@@ -42,10 +42,26 @@ export const TopologyFile = z.object({
 export type TopologyFile = z.infer<typeof TopologyFile>;
 export type EdgeEntry = TopologyFile["edges"][number];
 
-/** `<dir>/credentials.json` (mode 0600): the passwords the servers were started with. */
+const UserPassword = z.object({ user: z.string(), password: z.string() });
+export type UserPassword = z.infer<typeof UserPassword>;
+
+/** One edge's identities: its own service user (never the hub's), its leaf link user on the hub, its device gateway. */
+const EdgeCredentials = z.object({ service: UserPassword, leaf: UserPassword, gateway: UserPassword });
+export type EdgeCredentials = z.infer<typeof EdgeCredentials>;
+
+/**
+ * `<dir>/credentials.json` (mode 0600): every identity the servers know.
+ * `service` is the hub's service user; each edge has its own (see
+ * src/topology/auth.ts for what each may do); devices are issued by
+ * `tide device add`.
+ */
 export const Credentials = z.object({
-  service: z.object({ user: z.string(), password: z.string() }),
-  leaf: z.object({ user: z.string(), password: z.string() }),
+  service: UserPassword,
+  /** Before per-edge leaf users; ignored. */
+  leaf: UserPassword.optional(),
+  edges: z.record(z.string(), EdgeCredentials).default({}),
+  /** edge id -> device id -> the device's user. */
+  devices: z.record(z.string(), z.record(z.string(), UserPassword)).default({}),
 });
 export type Credentials = z.infer<typeof Credentials>;
 
@@ -76,12 +92,35 @@ export function readCredentials(path: string): Credentials {
   return readJson(path, Credentials, "credentials");
 }
 
-/** The credentials of `dir`, generated on first use and kept, so restarts and later runs reuse them. */
-export function loadOrCreateCredentials(dir: string): { path: string; credentials: Credentials } {
-  const path = join(dir, "credentials.json");
-  if (existsSync(path)) return { path, credentials: readCredentials(path) };
-  const secret = () => randomBytes(18).toString("hex");
-  const credentials: Credentials = { service: { user: "tide", password: secret() }, leaf: { user: "leaf", password: secret() } };
+export function newSecret(): string {
+  return randomBytes(18).toString("hex");
+}
+
+export function credentialsPath(dir: string): string {
+  return join(dir, "credentials.json");
+}
+
+export function writeCredentials(path: string, credentials: Credentials): void {
   writeFileSync(path, JSON.stringify(credentials, null, 2) + "\n", { mode: 0o600 });
+}
+
+/**
+ * The credentials of `dir`, generated on first use and kept, so restarts and
+ * later runs reuse them; identities missing for `edges` are added.
+ */
+export function loadOrCreateCredentials(dir: string, edges: readonly string[] = []): { path: string; credentials: Credentials } {
+  const path = credentialsPath(dir);
+  const credentials: Credentials = existsSync(path) ? readCredentials(path) : { service: { user: "tide", password: newSecret() }, edges: {}, devices: {} };
+  let changed = !existsSync(path);
+  for (const edge of edges) {
+    if (credentials.edges[edge]) continue;
+    credentials.edges[edge] = {
+      service: { user: "tide", password: newSecret() },
+      leaf: { user: `leaf-${edge}`, password: newSecret() },
+      gateway: { user: "gateway", password: newSecret() },
+    };
+    changed = true;
+  }
+  if (changed) writeCredentials(path, credentials);
   return { path, credentials };
 }

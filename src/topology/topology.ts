@@ -1,10 +1,11 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { TopologyError, errorMessage } from "../errors.ts";
 import { EdgeId, edgeDomain } from "../ids.ts";
 import { silentLogger, type Logger } from "../log.ts";
+import { renderEdgeUsers, renderHubUsers } from "./auth.ts";
 import { renderEdgeConfig } from "./edge-config.ts";
 import { loadOrCreateCredentials, topologyPath, type Credentials, type TopologyFile } from "./files.ts";
 import { freePorts, STANDARD_PORTS } from "./ports.ts";
@@ -86,7 +87,7 @@ async function launchTopology(options: TopologyOptions): Promise<Topology> {
   const dir = resolve(options.dir ?? ".tide");
   const ids = edgeIds(options.edges);
   mkdirSync(dir, { recursive: true });
-  const { path: credentialsPath, credentials } = loadOrCreateCredentials(dir);
+  const { path: credentialsPath, credentials } = loadOrCreateCredentials(dir, ids);
 
   const pool = ports === "free" ? await freePorts(4 + 4 * ids.length, host) : [];
   const port = async (standard: number) => (ports === "standard" ? standard : pool.shift()!);
@@ -98,6 +99,10 @@ async function launchTopology(options: TopologyOptions): Promise<Topology> {
   };
   const hubDir = join(dir, "hub");
   mkdirSync(hubDir, { recursive: true });
+  // The hub runs a copy of nats-server.conf, so its `include "users.conf"` finds this state dir's users.
+  const hubConfig = join(hubDir, "nats.conf");
+  copyFileSync(HUB_CONFIG, hubConfig);
+  writeFileSync(join(hubDir, "users.conf"), renderHubUsers(credentials, ids), { mode: 0o600 });
   const hubEntry: TopologyFile["hub"] = {
     name: "hub",
     domain: "cloud",
@@ -106,7 +111,7 @@ async function launchTopology(options: TopologyOptions): Promise<Topology> {
     leafPort: hubPorts.leaf,
     httpUrl: `http://${host}:${hubPorts.http}`,
     storeDir: join(hubDir, "store"),
-    configPath: HUB_CONFIG,
+    configPath: hubConfig,
     logPath: join(hubDir, "server.log"),
   };
   const servers = new Map<string, NatsServerProcess>();
@@ -115,7 +120,7 @@ async function launchTopology(options: TopologyOptions): Promise<Topology> {
     new NatsServerProcess(
       {
         name: "hub",
-        configPath: HUB_CONFIG,
+        configPath: hubConfig,
         monitorUrl: hubEntry.monitorUrl,
         logPath: hubEntry.logPath,
         env: {
@@ -125,10 +130,6 @@ async function launchTopology(options: TopologyOptions): Promise<Topology> {
           TIDE_MONITOR_PORT: String(hubPorts.monitor),
           TIDE_LEAF_PORT: String(hubPorts.leaf),
           TIDE_STORE_DIR: hubEntry.storeDir,
-          // nats-server parses a $VAR's value as a config value: an unquoted hex
-          // password such as `8e3f...` lexes as a number and the hub refuses to start.
-          TIDE_SERVICE_PASSWORD: JSON.stringify(credentials.service.password),
-          TIDE_LEAF_PASSWORD: JSON.stringify(credentials.leaf.password),
         },
       },
       logger,
@@ -163,13 +164,15 @@ async function launchTopology(options: TopologyOptions): Promise<Topology> {
         monitorPort: edgePorts.monitor,
         mqttPort: edgePorts.mqtt,
         storeDir: entry.storeDir,
-        servicePassword: credentials.service.password,
-        leafPassword: credentials.leaf.password,
+        pidFile: join(edgeDir, "nats.pid"),
+        leafUser: credentials.edges[id]!.leaf.user,
+        leafPassword: credentials.edges[id]!.leaf.password,
         hubHost: host,
         hubLeafPort: hubPorts.leaf,
       }),
       { mode: 0o600 },
     );
+    writeFileSync(join(edgeDir, "users.conf"), renderEdgeUsers(credentials, id), { mode: 0o600 });
     edges.push(entry);
     servers.set(name, new NatsServerProcess({ name, configPath: entry.configPath, monitorUrl: entry.monitorUrl, logPath: entry.logPath }, logger));
   }

@@ -1,7 +1,8 @@
 import { UsageError, TideError, ErrorCode } from "../../errors.ts";
 import { subjects } from "../../events/subjects.ts";
 import { DeviceId, EdgeId } from "../../ids.ts";
-import { connectTo, readTopology } from "../../topology/index.ts";
+import { connectAsDevice, connectAsGateway } from "../../devices/index.ts";
+import { readCredentials, readTopology } from "../../topology/index.ts";
 import type { IngestReply } from "../../../edge-runtime/ingest/ingest.ts";
 import { DIR_OPTION, dirOf, num, parse } from "../args.ts";
 
@@ -26,7 +27,9 @@ export async function publishCommand(argv: string[]): Promise<number> {
   const temperature = required(num(values.temperature, "temperature"), "temperature");
   const humidity = required(num(values.humidity, "humidity"), "humidity");
   const topology = readTopology(dirOf(values.dir));
-  const nc = await connectTo(topology, edge);
+  // As the device itself when it was added (tide device add), else as the edge's device gateway: device rights either way.
+  const registered = readCredentials(topology.credentialsPath).devices[edge]?.[device] !== undefined;
+  const nc = registered ? await connectAsDevice(topology, edge, device) : await connectAsGateway(topology, edge, { maxReconnectAttempts: 0 });
   try {
     const body = JSON.stringify({ ts: new Date().toISOString(), temperature, humidity });
     let reply: IngestReply;

@@ -3,7 +3,8 @@ import { formatStats } from "../../../edge-runtime/simulator/stats.ts";
 import { UsageError } from "../../errors.ts";
 import { EdgeId } from "../../ids.ts";
 import { createLogger } from "../../log.ts";
-import { connectTo, readTopology } from "../../topology/index.ts";
+import { connectAsGateway } from "../../devices/index.ts";
+import { readTopology } from "../../topology/index.ts";
 import { DIR_OPTION, dirOf, int, num, parse, time } from "../args.ts";
 
 const USAGE =
@@ -58,7 +59,8 @@ export function parseSimulateArgs(argv: string[]) {
 export async function simulateCommand(argv: string[]): Promise<number> {
   const { dir, edge, ...options } = parseSimulateArgs(argv);
   const topology = readTopology(dir);
-  const nc = await connectTo(topology, edge, { name: `tide-simulator-${edge}` });
+  // The edge's device gateway: device rights for this edge's devices, nothing else.
+  const nc = await connectAsGateway(topology, edge, { name: `tide-simulator-${edge}` });
   const logger = createLogger({ level: process.env.TIDE_LOG_LEVEL ?? "warn" });
   const out = (line: string) => process.stdout.write(line + "\n");
   let simulator: Simulator | undefined;
