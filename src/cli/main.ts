@@ -1,4 +1,5 @@
 import { TideError, ErrorCode, errorMessage } from "../errors.ts";
+import { auditCommand } from "./commands/audit.ts";
 import { benchCommand } from "./commands/bench.ts";
 import { cloudCommand } from "./commands/cloud.ts";
 import { demoCommand } from "./commands/demo.ts";
@@ -27,11 +28,14 @@ usage: tide <command> [options]
   publish  --edge ID --device ID --temperature X --humidity Y   one reading through the edge's ingest
   device   add --edge ID DEVICE [--json]                     issue a device's NATS and MQTT credentials (its own subjects only)
   simulate --edge ID [--devices N] [--rate HZ] [--seed S] [--count N] [--duration S] [--faulty N] [--anomaly-rate P] [--start T] [--speed X]   simulated climate devices, faults included
-  replay   STREAM [--edge ID] [--subject S] [--since T] [--until T] [--from-seq N] [--to-seq N] [--json]
+  replay   STREAM [--edge ID] [--subject S] [--since T] [--until T] [--from-seq N] [--to-seq N] [--format table|json|csv]   a stream's events in order
   project  rebuild NAME [--edge ID] [--as-of T] [--json]    rebuild a projection from its stream
   project  run [--edge ID]                                  keep projections up to date (a process of its own)
+  audit    decision EVENT_ID | model VERSION [--json]        lineage: decision → inference → model → rollout → training run → data
+  audit    verify [--json]                                   integrity: cloud = union of the edges, no gaps, artifacts, schemas (exit 1 on violation)
+  audit    export --since T --until T [--out FILE]           the events of a window and their lineage, as one JSON bundle
   train    [--since T] [--until T] [--force] [--epochs N] [--no-wait] [--json]   a training run in the cloud, with live progress
-  status   [--json] [--window S] [--limit N]                 the fleet at a glance: model registry, edges' models, training runs, nodes' utilisation, tasks' T_delay
+  status   [--json] [--window S] [--limit N] [--as-of T]   the fleet at a glance: model registry, edges' models, training runs, nodes' utilisation, tasks' T_delay
   task     submit KIND [--cpu N] [--memory MB] [--priority 0-9] [--deadline T] [--edge ID] [--from-seq N] [--to-seq N] [--bytes N] [--payload JSON] [--wait]   a task for the scheduler
   task     show ID [--json]                                  a task's events: placement with every node's score, attempts, outcome
   worker   [--name N] [--kinds K,..] [--module FILE] [--cpus N] [--memory MB]   a cloud worker: registers, heartbeats, runs assigned tasks
@@ -52,6 +56,7 @@ const commands: Record<string, Command> = {
   device: deviceCommand,
   simulate: simulateCommand,
   replay: replayCommand,
+  audit: auditCommand,
   project: projectCommand,
   bench: benchCommand,
   train: trainCommand,

@@ -48,3 +48,46 @@ export function createProgressBar(stream: ProgressStream) {
     },
   };
 }
+
+/** `[##########--------------] 412,000/1,000,000 events  183,204/s` */
+export function renderCount(done: number, total: number, perSecond: number, unit = "events", width = BAR_WIDTH): string {
+  const filled = total > 0 ? Math.min(width, Math.round((done / total) * width)) : 0;
+  const n = (x: number) => Math.round(x).toLocaleString("en-US");
+  return `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${n(done)}/${n(total)} ${unit}  ${n(perSecond)}/s`;
+}
+
+/**
+ * A count progress bar (`renderCount`) for long reads, redrawn at most every
+ * `everyMs`; like `createProgressBar`, nothing at all when not on a terminal.
+ */
+export function createCountBar(stream: ProgressStream, unit = "events", everyMs = 100, now: () => number = () => performance.now()) {
+  const enabled = stream.isTTY === true;
+  const started = now();
+  let drawnAt = Number.NEGATIVE_INFINITY;
+  let drawn = false;
+  const draw = (done: number, total: number) => {
+    const seconds = (now() - started) / 1000;
+    const line = renderCount(done, total, seconds > 0 ? done / seconds : 0, unit).slice(0, Math.max(20, (stream.columns || 120) - 1));
+    stream.write(`\r${line}\x1b[K`);
+    drawn = true;
+  };
+  return {
+    enabled,
+    update(done: number, total: number): void {
+      if (!enabled) return;
+      const t = now();
+      if (t - drawnAt < everyMs) return;
+      drawnAt = t;
+      draw(done, total);
+    },
+    /** Draw the final count and move to a new line. */
+    end(done: number, total = done): void {
+      if (!enabled) return;
+      if (drawn || done > 0) {
+        draw(done, total);
+        stream.write("\n");
+      }
+      drawn = false;
+    },
+  };
+}

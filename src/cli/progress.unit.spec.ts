@@ -37,3 +37,32 @@ describe("createProgressBar", () => {
     expect(chunks).toEqual([]);
   });
 });
+
+describe("createCountBar", () => {
+  it("draws the count and rate at most every interval on a terminal, and nothing elsewhere", async () => {
+    const { createCountBar, renderCount } = await import("./progress.ts");
+    expect(renderCount(250, 1000, 5000, "events", 8)).toBe("[##------] 250/1,000 events  5,000/s");
+    let t = 0;
+    const chunks: string[] = [];
+    const bar = createCountBar({ isTTY: true, columns: 200, write: (c: string) => chunks.push(c) }, "events", 100, () => t);
+    t = 1000;
+    bar.update(10, 100);
+    t = 1050;
+    bar.update(20, 100); // too soon: not drawn
+    t = 2000;
+    bar.update(50, 100);
+    bar.end(100);
+    expect(chunks.filter((c) => c.startsWith("\r")).map((c) => c.replace(/\x1b\[K$/, ""))).toEqual([
+      "\r[##----------------------] 10/100 events  10/s",
+      "\r[############------------] 50/100 events  25/s",
+      "\r[########################] 100/100 events  50/s",
+    ]);
+    expect(chunks.at(-1)).toBe("\n");
+    const piped: string[] = [];
+    const off = createCountBar({ isTTY: false, write: (c: string) => piped.push(c) });
+    off.update(1, 2);
+    off.end(2);
+    expect(off.enabled).toBe(false);
+    expect(piped).toEqual([]);
+  });
+});

@@ -1,26 +1,29 @@
+import { once } from "node:events";
 import { CLOUD_DOMAIN } from "../../ids.ts";
 import { UsageError } from "../../errors.ts";
-import { CE, decodeEvent } from "../../events/envelope.ts";
-import { readMessages } from "../../store/read-stream.ts";
+import { formatReplayLine, replayHeader, replayLines, REPLAY_FORMATS, type ReplayFormat } from "../../replay/index.ts";
 import { addressOf, connectTo, readTopology } from "../../topology/index.ts";
 import { findStream } from "../../../streams/index.ts";
 import { DIR_OPTION, dirOf, int, parse, time } from "../args.ts";
+import { createCountBar } from "../progress.ts";
 
-const USAGE = "tide replay STREAM [--edge ID] [--subject S] [--since T] [--until T] [--from-seq N] [--to-seq N] [--json] [--dir D]";
+export type { ReplayLine } from "../../replay/index.ts";
 
-/** One replayed message, as printed by `--json`. */
-export interface ReplayLine {
-  seq: number;
-  subject: string;
-  storedAt: string;
-  type: string;
-  id: string;
-  valid: boolean;
-  data: unknown;
-  error?: string;
+const USAGE =
+  "tide replay STREAM [--edge ID] [--subject S] [--since T] [--until T] [--from-seq N] [--to-seq N] [--format table|json|csv | --json | --csv] [--dir D]";
+
+function formatOf(values: { format?: string | undefined; json?: boolean | undefined; csv?: boolean | undefined }): ReplayFormat {
+  const chosen = [values.format, values.json ? "json" : undefined, values.csv ? "csv" : undefined].filter((f): f is string => f !== undefined);
+  if (new Set(chosen).size > 1) throw new UsageError(`choose one output format (got ${chosen.join(" and ")})\nusage: ${USAGE}`);
+  const format = chosen[0] ?? "table";
+  if (!(REPLAY_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${REPLAY_FORMATS.join(", ")}, got '${format}'`);
+  return format as ReplayFormat;
 }
 
-/** Print a stream's events in order: a table for people, JSON lines (`--json`) for tools. */
+/**
+ * Print a stream's events in order: a table for people, JSON lines (`--json`)
+ * or CSV (`--csv`) for tools. A progress bar on stderr, only on a terminal.
+ */
 export async function replayCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(
     argv,
@@ -32,11 +35,14 @@ export async function replayCommand(argv: string[]): Promise<number> {
       until: { type: "string" },
       "from-seq": { type: "string" },
       "to-seq": { type: "string" },
+      format: { type: "string" },
       json: { type: "boolean" },
+      csv: { type: "boolean" },
     },
     USAGE,
     1,
   );
+  const format = formatOf(values);
   const streamName = positionals[0];
   if (!streamName) throw new UsageError(`which stream?\nusage: ${USAGE}`);
   const place = values.edge ?? CLOUD_DOMAIN;
@@ -50,14 +56,25 @@ export async function replayCommand(argv: string[]): Promise<number> {
   if (since && until && since > until) throw new UsageError("--since is after --until");
   const fromSeq = int(values["from-seq"], "from-seq", { min: 1 });
   const toSeq = int(values["to-seq"], "to-seq", { min: 1 });
+  if (fromSeq && toSeq && fromSeq > toSeq) throw new UsageError("--from-seq is after --to-seq");
   const topology = readTopology(dirOf(values.dir));
   const { domain } = addressOf(topology, place);
-  const nc = await connectTo(topology, place);
+  const nc = await connectTo(topology, place, { maxReconnectAttempts: 0 });
   const out = process.stdout;
+  // A reader that went away (`| head`) ends the replay; it is not an error.
+  let gone = false;
+  const onError = (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    gone = true;
+  };
+  out.on("error", onError);
+  const bar = createCountBar(process.stderr);
   let count = 0;
+  let total = 0;
   try {
-    if (!values.json) out.write(`${"SEQ".padStart(8)}  ${"STORED AT".padEnd(24)}  ${"SUBJECT".padEnd(36)}  ${"TYPE".padEnd(32)}  DATA\n`);
-    for await (const m of readMessages(nc, {
+    const header = replayHeader(format);
+    if (header) out.write(header);
+    for await (const lines of replayLines(nc, {
       stream,
       domain,
       ...(values.subject ? { subject: values.subject } : {}),
@@ -65,30 +82,23 @@ export async function replayCommand(argv: string[]): Promise<number> {
       ...(until ? { until } : {}),
       ...(fromSeq ? { fromSeq } : {}),
       ...(toSeq ? { toSeq } : {}),
+      onProgress: (p) => {
+        total = p.total;
+        bar.update(p.read, p.total);
+      },
     })) {
-      count++;
-      const decoded = decodeEvent(m.headers, m.data);
-      const line: ReplayLine = decoded.success
-        ? { seq: m.seq, subject: m.subject, storedAt: m.storedAt, type: decoded.event.type, id: decoded.event.metadata.id, valid: true, data: decoded.event.data }
-        : {
-            seq: m.seq,
-            subject: m.subject,
-            storedAt: m.storedAt,
-            type: m.headers?.get(CE.type) ?? "",
-            id: m.headers?.get(CE.id) ?? "",
-            valid: false,
-            data: new TextDecoder().decode(m.data),
-            error: decoded.message,
-          };
-      if (values.json) out.write(JSON.stringify(line) + "\n");
-      else {
-        const data = JSON.stringify(line.data);
-        out.write(`${String(line.seq).padStart(8)}  ${line.storedAt.padEnd(24)}  ${line.subject.padEnd(36)}  ${(line.valid ? line.type : `INVALID ${line.error}`).padEnd(32)}  ${data.length > 100 ? data.slice(0, 97) + "..." : data}\n`);
-      }
+      let chunk = "";
+      for (const line of lines) chunk += formatReplayLine(line, format);
+      count += lines.length;
+      // Respect backpressure: a slow reader slows the replay instead of filling memory.
+      if (!out.write(chunk) && !gone) await Promise.race([once(out, "drain"), once(out, "close")]);
+      if (gone) break;
     }
   } finally {
+    bar.end(count, Math.max(count, total));
+    out.off("error", onError);
     await nc.close();
   }
-  if (!values.json) process.stderr.write(`${count} event(s) from ${domain} ${stream}\n`);
+  if (format === "table") process.stderr.write(`${count} event(s) from ${domain} ${stream}\n`);
   return 0;
 }
