@@ -28,6 +28,7 @@ import { BUILT_IN_KINDS, EDGE_KINDS } from "../src/tasks/kinds/index.ts";
 import { createEdgeMetrics } from "../src/metrics/edge-metrics.ts";
 import { createRegistry, metricsRoute } from "../src/metrics/registry.ts";
 import { startEdgeActivity } from "./activity.ts";
+import { modelVerifierFromDir, requireSignature } from "../src/model/signing.ts";
 
 /** What an edge offers to tasks by default: a share of a small machine whose first job is inference. */
 export const DEFAULT_EDGE_TASK_RESOURCES = { cpus: 1, memoryMb: 512 } as const;
@@ -128,6 +129,7 @@ export async function startEdgeRuntime(options: EdgeRuntimeOptions) {
     const scorecard = createScorecard();
     // Rollouts: restores the last active model from the local copy (offline too, before the first reading is
     // predicted), then follows the cloud ROLLOUTS.
+    const signatures = modelVerifierFromDir(topology.dir);
     const rollout = startRolloutAgent({
       nc,
       edge,
@@ -136,7 +138,11 @@ export async function startEdgeRuntime(options: EdgeRuntimeOptions) {
       cache: openModelCache(edgeModelDir(topology, edge)),
       scorecard,
       logger: log,
-      ...(options.verifyArtifact ? { verifyArtifact: options.verifyArtifact } : {}),
+      // Only models the cloud signed: an unsigned or wrongly signed artifact is refused (model.activation_failed).
+      verifyArtifact: (artifact, bytes, version) => {
+        requireSignature(signatures, artifact, version);
+        options.verifyArtifact?.(artifact, bytes, version);
+      },
       ...(options.rolloutPollMs ? { pollMs: options.rolloutPollMs } : {}),
     });
     await rollout.start();

@@ -30,7 +30,7 @@ export interface RolloutAgentOptions {
   /** How often a pending observation is checked, and a transient failure retried (default 250 ms). */
   pollMs?: number;
   /** Extra checks on verified artifact bytes before they are loaded (e.g. a signature); throw to refuse them. */
-  verifyArtifact?: (artifact: EventData<"tide.rollout.planned.v1">["artifact"], bytes: Uint8Array) => void;
+  verifyArtifact?: (artifact: EventData<"tide.rollout.planned.v1">["artifact"], bytes: Uint8Array, version: string) => void;
 }
 
 /** Failures no retry can fix: reported as `model.activation_failed`. Anything else (the link is down ...) is retried. */
@@ -85,7 +85,7 @@ export function startRolloutAgent(options: RolloutAgentOptions) {
 
   async function loadVerified(r: Rollout, model: CachedModel, bytes: Uint8Array): Promise<LoadedModel> {
     const artifact = r.plan!.artifact;
-    verifyArtifact?.(artifact, bytes);
+    verifyArtifact?.(artifact, bytes, r.version);
     return loadModelFromBytes(tf, `${artifact.bucket}/${artifact.name}`, bytes, { sha256: model.sha256, size: model.size, version: model.version });
   }
 

@@ -1,7 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigError, errorMessage } from "../errors.ts";
+import { ConfigError, ValidationError, errorMessage } from "../errors.ts";
 
 /**
  * Model signatures. The cloud signs what `model.published` announces about an
@@ -131,4 +131,34 @@ export function modelVerifierFromDir(dir: string): ModelVerifier {
       return createModelVerifier([key]).verify(artifact, signature);
     },
   };
+}
+
+/** An artifact whose signature does not verify: nothing of it is loaded. */
+export class SignatureError extends ValidationError {
+  readonly reason: Exclude<SignatureVerdict, { valid: true }>["reason"];
+  constructor(verdict: Exclude<SignatureVerdict, { valid: true }>) {
+    super(`signature refused (${verdict.reason}): ${verdict.message}`, [verdict.message]);
+    this.name = "SignatureError";
+    this.reason = verdict.reason;
+  }
+}
+
+/** Where and what a rollout says an artifact is (`rollout.planned`'s artifact). */
+export interface AnnouncedArtifact {
+  bucket: string;
+  name: string;
+  sha256: string;
+  size: number;
+  signature?: string | undefined;
+}
+
+/**
+ * The edge's check before it loads an artifact: its announced digest must be
+ * signed by a trusted key for this version (the bytes are then checked
+ * against that digest). Throws `SignatureError`.
+ */
+export function requireSignature(verifier: ModelVerifier, artifact: AnnouncedArtifact, version: string): void {
+  const { bucket, name, sha256, size, signature } = artifact;
+  const verdict = verifier.verify({ version, bucket, name, sha256, size }, signature);
+  if (!verdict.valid) throw new SignatureError(verdict);
 }
