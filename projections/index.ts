@@ -10,6 +10,8 @@ import { trainingRunsProjection } from "./training-runs/projection.ts";
 import { trainingEpochsProjection } from "./training-epochs/projection.ts";
 import { edgeActivityProjection } from "./edge-activity/projection.ts";
 import { taskPlacementsProjection } from "./task-placements/projection.ts";
+import { rolloutsProjection } from "./rollouts/projection.ts";
+import { rolloutReportsProjection } from "./rollouts/reports.ts";
 
 export * from "./engine/projection.ts";
 export * from "./engine/applier.ts";
@@ -32,6 +34,9 @@ export const projectionCatalogue: readonly Projection[] = [
   trainingEpochsProjection,
   edgeActivityProjection,
   taskPlacementsProjection,
+  // Cloud only (rollouts and what edges reported about them):
+  rolloutsProjection,
+  rolloutReportsProjection,
 ];
 
 export function findProjection(name: string): Projection | undefined {

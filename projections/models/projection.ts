@@ -8,7 +8,7 @@ import type { Projection } from "../engine/projection.ts";
  */
 export const modelsProjection: Projection = {
   name: "models",
-  version: 1,
+  version: 2,
   description: "model registry: versions, lineage, metrics, artifacts, edge activations",
   places: ["cloud"],
   source: () => ({ stream: "MODELS" }),
@@ -45,7 +45,7 @@ export const modelsProjection: Projection = {
       version TEXT NOT NULL,
       previous_version TEXT,
       rollout_id TEXT,
-      -- active, failed (the last activation attempt failed; version is the one that failed)
+      -- active; failed: the last activation attempt failed (reason names the version), version is still what runs
       status TEXT NOT NULL,
       reason TEXT,
       at TEXT NOT NULL
@@ -71,6 +71,7 @@ export const modelsProjection: Projection = {
       INSERT INTO model_edges (edge, version, previous_version, rollout_id, status, reason, at) VALUES (@edge, @version, @previousVersion, @rolloutId, @status, @reason, @at)
       ON CONFLICT(edge) DO UPDATE SET version = excluded.version, previous_version = excluded.previous_version, rollout_id = excluded.rollout_id,
         status = excluded.status, reason = excluded.reason, at = excluded.at`);
+    const failed = db.prepare(`UPDATE model_edges SET status = 'failed', reason = @reason, rollout_id = @rolloutId, at = @at WHERE edge = @edge`);
     return {
       "tide.model.evaluated.v1": ({ event }) => {
         const d = event.data;
@@ -115,7 +116,10 @@ export const modelsProjection: Projection = {
       },
       "tide.model.activation_failed.v1": ({ event }) => {
         const d = event.data;
-        edge.run({ edge: d.edge, version: d.version, previousVersion: null, rolloutId: d.rolloutId ?? null, status: "failed", reason: d.reason, at: event.metadata.time });
+        // The edge still runs what it ran: a failed activation changes nothing there.
+        const reason = `${d.version} failed: ${d.reason}`;
+        const changed = failed.run({ edge: d.edge, reason, rolloutId: d.rolloutId ?? null, at: event.metadata.time }).changes;
+        if (changed === 0) edge.run({ edge: d.edge, version: "baseline", previousVersion: null, rolloutId: d.rolloutId ?? null, status: "failed", reason, at: event.metadata.time });
       },
     };
   },

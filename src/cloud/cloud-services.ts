@@ -13,6 +13,8 @@ import { loadTrainingConfig, parseTrainingConfig, type TrainingConfigInput } fro
 import { startTrainingServices, type TrainingServices } from "./training-services.ts";
 import { startSchedulingServices, type SchedulingServices } from "./scheduling-services.ts";
 import type { SchedulerConfig } from "../scheduler/types.ts";
+import { loadRolloutSettings, parseRolloutSettings, type RolloutSettingsInput } from "../rollout/config.ts";
+import { startRolloutServices, type RolloutServices } from "./rollout-services.ts";
 import { createCloudMetrics } from "../metrics/cloud-metrics.ts";
 import { createRegistry, metricsRoute } from "../metrics/registry.ts";
 
@@ -29,6 +31,8 @@ export interface CloudServicesOptions {
   httpPort?: number;
   /** Scheduler tunables (default DEFAULT_SCHEDULER_CONFIG). */
   scheduler?: Partial<SchedulerConfig>;
+  /** Rollout settings (auto policy, canaries, criteria); default `<dir>/rollout.json`, else no automatic rollouts. */
+  rollout?: RolloutSettingsInput;
 }
 
 /**
@@ -51,17 +55,21 @@ export async function startCloudServices(options: CloudServicesOptions) {
   const offload = startOffloadResponder(nc, engine, log);
   let training: TrainingServices | undefined;
   let scheduling: SchedulingServices | undefined;
+  let rollouts: RolloutServices | undefined;
   let http: Awaited<ReturnType<typeof startHttpServer>>;
   try {
     training = await startTrainingServices({ nc, db, selection, engine, config: trainingConfig, logger: log, signer: loadOrCreateModelSigner(topology.dir) });
     scheduling = await startSchedulingServices({ nc, db, edges: topology.edges.map((e) => e.id), logger: log, ...(options.scheduler ? { scheduler: options.scheduler } : {}) });
+    const rolloutSettings = options.rollout ? parseRolloutSettings(options.rollout) : loadRolloutSettings(topology.dir);
+    rollouts = await startRolloutServices({ nc, db, edges: topology.edges.map((e) => e.id), logger: log, settings: rolloutSettings });
     http = await startHttpServer({
       port: options.httpPort ?? Number(new URL(topology.hub.httpUrl).port),
       logger: log,
-      routes: [...training.routes, ...scheduling.routes, metricsRoute(createCloudMetrics(createRegistry({ place: "cloud" }, { processMetrics: true }), { nc, db }).registry), { method: "GET", path: "/healthz", handle: () => ({ ok: true, backend: selection.backend, model: engine.activeVersion() }) }],
+      routes: [...training.routes, ...scheduling.routes, ...rollouts.routes, metricsRoute(createCloudMetrics(createRegistry({ place: "cloud" }, { processMetrics: true }), { nc, db }).registry), { method: "GET", path: "/healthz", handle: () => ({ ok: true, backend: selection.backend, model: engine.activeVersion() }) }],
     });
   } catch (error) {
     // e.g. the HTTP port is taken: stop what already runs, so the process can exit with the error.
+    await rollouts?.stop();
     await scheduling?.stop();
     await training?.stop();
     await offload.stop();
@@ -78,9 +86,11 @@ export async function startCloudServices(options: CloudServicesOptions) {
     offload,
     training,
     scheduling,
+    rollouts,
     httpUrl: http.url,
     async stop(): Promise<void> {
       await http.close();
+      await rollouts.stop();
       await scheduling.stop();
       await training.stop();
       await offload.stop();

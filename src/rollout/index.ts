@@ -5,3 +5,4 @@ export { judge } from "./criteria.ts";
 export { planRollout } from "./plan.ts";
 export { createRolloutController, type RolloutController, type RolloutControllerOptions } from "./controller.ts";
 export { requestRollout, requestRollback, readRolloutState, rollbackTarget, newRolloutId, RolloutRequest } from "./request.ts";
+export { RolloutSettings, parseRolloutSettings, loadRolloutSettings, rolloutSettingsPath, type RolloutSettingsInput } from "./config.ts";
