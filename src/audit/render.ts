@@ -93,7 +93,7 @@ export function renderModelLineage(l: ModelLineage): string {
       lines.push(`edge ${e.edge}: unreachable (${e.unreachable}); activations as the cloud knows them below`);
     } else {
       const actions = Object.entries(e.actions).map(([a, c]) => `${a} ${c}`).join(", ");
-      lines.push(`edge ${e.edge}: ${e.inferences} inferences${e.firstInferenceAt ? ` from ${e.firstInferenceAt} to ${e.lastInferenceAt}` : ""}, ${e.decisions} decisions${actions ? ` (${actions})` : ""}`);
+      lines.push(`edge ${e.edge}: ${e.inferences} inferences${e.firstInferenceAt ? ` from ${e.firstInferenceAt} to ${e.lastInferenceAt}` : ""}, ${e.decisions} decision(s)${actions ? ` (${actions})` : ""}`);
     }
     for (const p of e.periods) lines.push(`  active from ${p.from}${p.until ? ` until ${p.until} (replaced by ${p.replacedBy})` : " (still active)"}; ${p.rolloutId ? `rollout ${p.rolloutId}` : "no rollout"}${p.cause ? ` (${p.cause})` : ""}`);
     for (const f of e.failures) lines.push(`  activation failed ${f.at}${f.rolloutId ? ` (rollout ${f.rolloutId})` : ""}: ${f.reason}`);
