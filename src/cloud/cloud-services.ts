@@ -17,6 +17,7 @@ import { loadRolloutSettings, parseRolloutSettings, type RolloutSettingsInput } 
 import { startRolloutServices, type RolloutServices } from "./rollout-services.ts";
 import { createCloudMetrics } from "../metrics/cloud-metrics.ts";
 import { createRegistry, metricsRoute } from "../metrics/registry.ts";
+import { dashboardRoutes } from "../dashboard/routes.ts";
 
 export function cloudProjectionDbPath(topology: TopologyFile): string {
   return join(topology.dir, "hub", "projections.db");
@@ -57,6 +58,7 @@ export async function startCloudServices(options: CloudServicesOptions) {
   let scheduling: SchedulingServices | undefined;
   let rollouts: RolloutServices | undefined;
   let http: Awaited<ReturnType<typeof startHttpServer>>;
+  const dashboard = dashboardRoutes({ db, logger: log });
   try {
     training = await startTrainingServices({ nc, db, selection, engine, config: trainingConfig, logger: log, signer: loadOrCreateModelSigner(topology.dir) });
     scheduling = await startSchedulingServices({ nc, db, edges: topology.edges.map((e) => e.id), logger: log, ...(options.scheduler ? { scheduler: options.scheduler } : {}) });
@@ -65,7 +67,7 @@ export async function startCloudServices(options: CloudServicesOptions) {
     http = await startHttpServer({
       port: options.httpPort ?? Number(new URL(topology.hub.httpUrl).port),
       logger: log,
-      routes: [...training.routes, ...scheduling.routes, ...rollouts.routes, metricsRoute(createCloudMetrics(createRegistry({ place: "cloud" }, { processMetrics: true }), { nc, db }).registry), { method: "GET", path: "/healthz", handle: () => ({ ok: true, backend: selection.backend, model: engine.activeVersion() }) }],
+      routes: [...training.routes, ...scheduling.routes, ...rollouts.routes, ...dashboard.routes, metricsRoute(createCloudMetrics(createRegistry({ place: "cloud" }, { processMetrics: true }), { nc, db }).registry), { method: "GET", path: "/healthz", handle: () => ({ ok: true, backend: selection.backend, model: engine.activeVersion() }) }],
     });
   } catch (error) {
     // e.g. the HTTP port is taken: stop what already runs, so the process can exit with the error.
@@ -89,6 +91,7 @@ export async function startCloudServices(options: CloudServicesOptions) {
     rollouts,
     httpUrl: http.url,
     async stop(): Promise<void> {
+      dashboard.close();
       await http.close();
       await rollouts.stop();
       await scheduling.stop();

@@ -1,0 +1,41 @@
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { TrainingConfigInput } from "../training/config.ts";
+import { trainingConfigPath } from "../training/config.ts";
+
+/**
+ * The demo's trainer settings: a small model trained in seconds, a run every
+ * 1500 new readings after the first (which the demo asks for itself once
+ * `trainAfter` readings reached the cloud). Written to `<dir>/training.json`
+ * only when the file is missing, so a user's own settings win.
+ */
+export const DEMO_TRAINING: TrainingConfigInput = {
+  epochs: 8,
+  batchSize: 32,
+  hidden: [16],
+  minTrainSamples: 60,
+  schedule: { everyReadings: 1500, everyMinutes: 0, checkSeconds: 5 },
+  drift: { checkSeconds: 15, cooldownMinutes: 5 },
+};
+
+/**
+ * The demo's rollout settings (`<dir>/rollout.json`, read by the rollout
+ * controller): every published model goes out canary-first, observed for a
+ * few seconds per stage instead of the default 30.
+ */
+export const DEMO_ROLLOUT = { auto: "canary", canaries: 1, criteria: { minInferences: 20, observeMs: 8000, stageTimeoutMs: 90_000 } } as const;
+
+/** Write the demo's settings files that are missing; returns the ones written. */
+export function ensureDemoSettings(dir: string): string[] {
+  mkdirSync(dir, { recursive: true });
+  const written: string[] = [];
+  for (const [path, value] of [
+    [trainingConfigPath(dir), DEMO_TRAINING],
+    [join(dir, "rollout.json"), DEMO_ROLLOUT],
+  ] as const) {
+    if (existsSync(path)) continue;
+    writeFileSync(path, JSON.stringify(value, null, 2) + "\n");
+    written.push(path);
+  }
+  return written;
+}
