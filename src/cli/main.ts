@@ -1,6 +1,7 @@
 import { TideError, ErrorCode, errorMessage } from "../errors.ts";
 import { auditCommand } from "./commands/audit.ts";
 import { benchCommand } from "./commands/bench.ts";
+import { certsCommand } from "./commands/certs.ts";
 import { cloudCommand } from "./commands/cloud.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { deviceCommand } from "./commands/device.ts";
@@ -8,6 +9,7 @@ import { edgeCommand } from "./commands/edge.ts";
 import { projectCommand } from "./commands/project.ts";
 import { publishCommand } from "./commands/publish.ts";
 import { replayCommand } from "./commands/replay.ts";
+import { rolloutCommand } from "./commands/rollout.ts";
 import { simulateCommand } from "./commands/simulate.ts";
 import { statusCommand } from "./commands/status.ts";
 import { streamsCommand } from "./commands/streams.ts";
@@ -27,6 +29,7 @@ usage: tide <command> [options]
   streams  apply [--dir D]                                  apply the stream catalogue, idempotently
   publish  --edge ID --device ID --temperature X --humidity Y   one reading through the edge's ingest
   device   add --edge ID DEVICE [--json]                     issue a device's NATS and MQTT credentials (its own subjects only)
+  certs    [--edges N | --edge ID ...] [--host H ...] [--force]   TLS certificates for the leaf links (a CA, the hub, each edge)
   simulate --edge ID [--devices N] [--rate HZ] [--seed S] [--count N] [--duration S] [--faulty N] [--anomaly-rate P] [--start T] [--speed X]   simulated climate devices, faults included
   replay   STREAM [--edge ID] [--subject S] [--since T] [--until T] [--from-seq N] [--to-seq N] [--format table|json|csv]   a stream's events in order
   project  rebuild NAME [--edge ID] [--as-of T] [--json]    rebuild a projection from its stream
@@ -35,6 +38,8 @@ usage: tide <command> [options]
   audit    verify [--json]                                   integrity: cloud = union of the edges, no gaps, artifacts, schemas (exit 1 on violation)
   audit    export --since T --until T [--out FILE]           the events of a window and their lineage, as one JSON bundle
   train    [--since T] [--until T] [--force] [--epochs N] [--no-wait] [--json]   a training run in the cloud, with live progress
+  rollout  VERSION [--strategy canary|all] [--edges ID,..] [--canaries N] [--min-inferences N] [--observe S] [--max-error-ratio X] [--stage-timeout S] [--no-wait] [--json]   put a published model on the edges, canary first
+  rollout  rollback [ROLLOUT] [--reason TEXT] | show ROLLOUT | list   roll back by hand (edges return to their previous model); inspect rollouts
   status   [--json] [--window S] [--limit N] [--as-of T]   the fleet at a glance: model registry, edges' models, training runs, nodes' utilisation, tasks' T_delay
   task     submit KIND [--cpu N] [--memory MB] [--priority 0-9] [--deadline T] [--edge ID] [--from-seq N] [--to-seq N] [--bytes N] [--payload JSON] [--wait]   a task for the scheduler
   task     show ID [--json]                                  a task's events: placement with every node's score, attempts, outcome
@@ -54,6 +59,7 @@ const commands: Record<string, Command> = {
   streams: streamsCommand,
   publish: publishCommand,
   device: deviceCommand,
+  certs: certsCommand,
   simulate: simulateCommand,
   replay: replayCommand,
   audit: auditCommand,
@@ -61,6 +67,7 @@ const commands: Record<string, Command> = {
   bench: benchCommand,
   train: trainCommand,
   status: statusCommand,
+  rollout: rolloutCommand,
   task: taskCommand,
   worker: workerCommand,
 };

@@ -14,6 +14,8 @@ export interface EdgeConfigValues {
   pidFile: string;
   leafUser: string;
   leafPassword: string;
+  /** PEM files for the TLS leaf link (`tide certs`). */
+  leafTls: { cert: string; key: string; ca: string };
   hubHost: string;
   hubLeafPort: number;
 }
@@ -30,6 +32,9 @@ export function renderEdgeConfig(values: EdgeConfigValues): string {
     PID_FILE: values.pidFile,
     LEAF_USER: values.leafUser,
     LEAF_PASSWORD: values.leafPassword,
+    LEAF_TLS_CERT: values.leafTls.cert,
+    LEAF_TLS_KEY: values.leafTls.key,
+    LEAF_TLS_CA: values.leafTls.ca,
     HUB_HOST: values.hubHost,
     HUB_LEAF_PORT: String(values.hubLeafPort),
     LOCAL_SUBJECTS: EDGE_LOCAL_FAMILIES.map((s) => JSON.stringify(s)).join(", "),

@@ -6,6 +6,7 @@ import { TopologyError, errorMessage } from "../errors.ts";
 import { EdgeId, edgeDomain } from "../ids.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { renderEdgeUsers, renderHubUsers } from "./auth.ts";
+import { ensureCertificates } from "./certs.ts";
 import { renderEdgeConfig } from "./edge-config.ts";
 import { loadOrCreateCredentials, topologyPath, type Credentials, type TopologyFile } from "./files.ts";
 import { freePorts, STANDARD_PORTS } from "./ports.ts";
@@ -88,6 +89,8 @@ async function launchTopology(options: TopologyOptions): Promise<Topology> {
   const ids = edgeIds(options.edges);
   mkdirSync(dir, { recursive: true });
   const { path: credentialsPath, credentials } = loadOrCreateCredentials(dir, ids);
+  // Secure by default: the leaf links are TLS with certificates made on first use (`tide certs` makes them ahead).
+  const certs = ensureCertificates(dir, { edges: ids, hubHosts: [host] }).paths;
 
   const pool = ports === "free" ? await freePorts(4 + 4 * ids.length, host) : [];
   const port = async (standard: number) => (ports === "standard" ? standard : pool.shift()!);
@@ -130,6 +133,9 @@ async function launchTopology(options: TopologyOptions): Promise<Topology> {
           TIDE_MONITOR_PORT: String(hubPorts.monitor),
           TIDE_LEAF_PORT: String(hubPorts.leaf),
           TIDE_STORE_DIR: hubEntry.storeDir,
+          TIDE_LEAF_TLS_CERT: JSON.stringify(certs.hub.cert),
+          TIDE_LEAF_TLS_KEY: JSON.stringify(certs.hub.key),
+          TIDE_LEAF_TLS_CA: JSON.stringify(certs.ca),
         },
       },
       logger,
@@ -167,6 +173,7 @@ async function launchTopology(options: TopologyOptions): Promise<Topology> {
         pidFile: join(edgeDir, "nats.pid"),
         leafUser: credentials.edges[id]!.leaf.user,
         leafPassword: credentials.edges[id]!.leaf.password,
+        leafTls: { ...certs.edge(id), ca: certs.ca },
         hubHost: host,
         hubLeafPort: hubPorts.leaf,
       }),
