@@ -1,3 +1,4 @@
+import type { RolloutSettingsInput } from "./rollout/config.ts";
 import { startCloudServices, type CloudServices } from "./cloud/cloud-services.ts";
 import { ensureEdgePolicy, startEdgeRuntime, type EdgeRuntime } from "../edge-runtime/runtime.ts";
 import { silentLogger, type Logger } from "./log.ts";
@@ -14,6 +15,8 @@ export interface Fleet {
 export interface FleetOptions extends TopologyOptions {
   logger?: Logger;
   heartbeatMs?: number;
+  /** Rollout settings for the cloud (default: `<dir>/rollout.json`, else no automatic rollouts). */
+  rollout?: RolloutSettingsInput;
   /** Give each edge its policy file `<dir>/edge-<id>/policy.json` (default true); false = forward every reading raw. */
   policies?: boolean;
 }
@@ -40,7 +43,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       });
       edges.set(id, runtime);
     }
-    cloud = await startCloudServices({ topology: topology.file, logger });
+    cloud = await startCloudServices({ topology: topology.file, logger, ...(options.rollout ? { rollout: options.rollout } : {}) });
   } catch (error) {
     await stop();
     throw error;

@@ -1,7 +1,5 @@
-import { spawn } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,37 +7,8 @@ import type { IngestReply } from "../edge-runtime/ingest/ingest.ts";
 import type { ReplayLine } from "../src/cli/commands/replay.ts";
 import { decodeEvent } from "../src/events/envelope.ts";
 import { readMessages, type StoredMessage } from "../src/store/read-stream.ts";
+import { jsonLines, tide } from "./cli-support.ts";
 import { eventually, givenFleet, streamMessages, tempDir } from "./harness.ts";
-
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const TIDE = join(ROOT, "bin", "tide.js");
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run `tide args...` to completion, as a user would. */
-function tide(...args: string[]): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, TIDE_LOG_LEVEL: "warn" };
-  delete env.TIDE_DIR;
-  const child = spawn(process.execPath, [TIDE, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const jsonLines = <T>(stdout: string): T[] =>
-  stdout
-    .split("\n")
-    .filter((line) => line.trim() !== "")
-    .map((line) => JSON.parse(line) as T);
 
 async function messagesOf(nc: NatsConnection, domain: string, stream: string, fromSeq = 1): Promise<StoredMessage[]> {
   const out: StoredMessage[] = [];

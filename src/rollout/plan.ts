@@ -30,7 +30,7 @@ export function planRollout(state: RolloutState, rollout: Rollout, config: Rollo
           { name: "rest", edges: targets.slice(canaries) },
         ]
       : [{ name: request.strategy === "canary" ? "canary" : "all", edges: targets }];
-  const previousVersion = lastCompletedVersion(state, rollout.rolloutId);
+  const previousVersion = lastCompletedVersion(state, rollout.rolloutId, request.version);
   return {
     success: true,
     plan: {
@@ -45,11 +45,11 @@ export function planRollout(state: RolloutState, rollout: Rollout, config: Rollo
   };
 }
 
-/** The version of the newest completed rollout other than `except`: what the fleet ran before. */
-export function lastCompletedVersion(state: RolloutState, except?: string): string | undefined {
+/** The version of the newest completed rollout other than `except` and of another version than `version`: what the fleet ran before. */
+export function lastCompletedVersion(state: RolloutState, except: string, version: string): string | undefined {
   for (let i = state.order.length - 1; i >= 0; i--) {
     const r = state.rollouts.get(state.order[i]!);
-    if (r && r.rolloutId !== except && r.status === "completed") return r.version;
+    if (r && r.rolloutId !== except && r.status === "completed" && r.version !== version) return r.version;
   }
   return undefined;
 }
