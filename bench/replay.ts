@@ -15,7 +15,7 @@ const BATCH = 1000;
  * messages. With `readHeaders` (a diagnostic, not the ceiling) it also has
  * nats.js decode each message's headers, as any reader of our envelope must.
  */
-async function rawReplay(nc: NatsConnection, n: number, readHeaders = false): Promise<void> {
+export async function rawReplay(nc: NatsConnection, n: number, readHeaders = false): Promise<void> {
   const consumer = await nc.jetstream().consumers.get(STREAM);
   const messages = await consumer.consume({ max_messages: BATCH });
   let count = 0;

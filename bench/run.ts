@@ -5,7 +5,7 @@
  * bench/results.json (merged by name) and BENCHMARKS.md.
  *
  *   --quick        small N, one run per side: a smoke check; prints, writes nothing unless --out
- *   --only a,b     only these benchmarks (ingest, projection, replay, forward, edge, training, scheduler)
+ *   --only a,b     only these benchmarks (ingest, projection, replay, replay1m, forward, edge, training, scheduler, rollout)
  *   --out DIR      write results.json and BENCHMARKS.md into DIR instead of the repo
  */
 import { join } from "node:path";
@@ -19,6 +19,8 @@ import { ingestBenchmark } from "./ingest.ts";
 import { describeMachine } from "./machine.ts";
 import { projectionBenchmark } from "./projection.ts";
 import { replayBenchmark } from "./replay.ts";
+import { replay1mBenchmark } from "./replay-1m.ts";
+import { rolloutBenchmark } from "./rollout.ts";
 import { schedulerBenchmark } from "./scheduler.ts";
 import { trainingBenchmark } from "./training.ts";
 import { mergeResults, readResults, renderMarkdown, writeReport } from "./report.ts";
@@ -29,16 +31,18 @@ const BENCHMARKS = {
   ingest: ingestBenchmark,
   projection: projectionBenchmark,
   replay: replayBenchmark,
+  replay1m: replay1mBenchmark,
   forward: forwardBenchmark,
   edge: edgeBenchmark,
   training: trainingBenchmark,
   scheduler: schedulerBenchmark,
+  rollout: rolloutBenchmark,
 } as const satisfies Record<string, (ctx: BenchContext) => Promise<BenchOutcome>>;
 type BenchName = keyof typeof BENCHMARKS;
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-const USAGE = "usage: tide bench [--quick] [--only ingest,projection,replay,forward,edge,training,scheduler] [--out DIR]";
+const USAGE = "usage: tide bench [--quick] [--only ingest,projection,replay,replay1m,forward,edge,training,scheduler,rollout] [--out DIR]";
 
 function parseArgs(argv: string[]) {
   const known = new Set(["--quick", "--only", "--out"]);
