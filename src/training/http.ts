@@ -20,6 +20,9 @@ export const TrainRequestBody = z
   .refine((b) => b.since === undefined || b.until === undefined || Date.parse(b.since) <= Date.parse(b.until), { message: "since is after until", path: ["since"] });
 export type TrainRequestBody = z.infer<typeof TrainRequestBody>;
 
+/** `GET /training/runs?limit=N`: 1-200, default 20; anything else is a 400, not silently the default. */
+const RunsQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(20) });
+
 /** What the routes need: a client for appends and the cloud projection database. */
 export interface TrainingRouteDeps {
   js: JetStreamClient;
@@ -52,7 +55,7 @@ export function trainingRoutes(deps: TrainingRouteDeps): Route[] {
     {
       method: "GET",
       path: "/training/runs",
-      handle: ({ url }) => ({ runs: recentRuns(db, Math.min(200, Math.max(1, Number(url.searchParams.get("limit")) || 20))) }),
+      handle: ({ url }) => ({ runs: recentRuns(db, parseBody(RunsQuery, Object.fromEntries(url.searchParams)).limit) }),
     },
   ];
 }
