@@ -13,7 +13,7 @@ const summaryOf = (): DemoSummary => JSON.parse(readFileSync(join(dir, "demo-sum
 describe("tide demo --duration (npm start, bounded)", () => {
   let first: DemoSummary;
 
-  it("ends by itself; data flowed edge → cloud, a model was trained, rolled out canary-first to every edge, and tasks completed", { timeout: 150_000 }, async () => {
+  it("ends by itself; data flowed edge → cloud, a model was trained and rolled out canary-first (completed, or rolled back on a measured regression), and tasks completed", { timeout: 150_000 }, async () => {
     const demo = startDemo(dir, "--duration", "60");
     expect(await demo.exited, demo.stderr()).toBe(0);
     const out = demo.stdout();
@@ -32,14 +32,21 @@ describe("tide demo --duration (npm start, bounded)", () => {
       expect(edge.inferences).toBeGreaterThan(0);
       expect(edge.rejected).toBeGreaterThanOrEqual(0);
     }
-    // Trained and published, then rolled out canary-first: every edge runs the production model.
+    // Trained and published, then rolled out canary-first. The canary judges the model on live predictions: it
+    // either passes every stage (every edge runs it) or regresses and is rolled back (every edge runs what it ran).
     expect(first.final.runs.completed).toBeGreaterThanOrEqual(1);
     expect(first.final.runs.published).toBeGreaterThanOrEqual(1);
     expect(first.final.production).toMatch(/^v\d+$/);
-    expect(first.final.rollout?.status).toBe("completed");
-    expect(first.final.rollout?.version).toBe(first.final.production);
-    for (const edge of first.final.edges) expect(edge.model).toBe(first.final.production);
-    expect(out).toContain(`rollout: ${first.final.rollout!.rolloutId} of ${first.final.production}: completed`);
+    const rollout = first.final.rollout!;
+    expect(rollout, "a rollout of the first model").toBeDefined();
+    expect(rollout.version).toBe(first.final.production);
+    expect(out).toContain(`rollout: ${rollout.rolloutId} of ${rollout.version}: ${rollout.status}`);
+    expect(["completed", "rolled_back"]).toContain(rollout.status);
+    if (rollout.status === "completed") for (const edge of first.final.edges) expect(edge.model).toBe(rollout.version);
+    else {
+      expect(rollout.reason).toMatch(/regress|error|latency/);
+      for (const edge of first.final.edges) expect(edge.model).toBe("baseline");
+    }
     // Tasks were placed and completed, with their measured T_delay.
     expect(first.final.tasks.completed ?? 0).toBeGreaterThan(0);
     expect(first.final.delay?.p50Ms).toBeGreaterThan(0);

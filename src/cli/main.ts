@@ -22,8 +22,8 @@ const HELP = `tide — cloud-edge collaborative computing on NATS JetStream
 
 usage: tide <command> [options]
 
-  up       [--edges N] [--dir D] [--ports standard|free]   hub + N edge leaf nodes + services
-  demo     [--edges N] [--duration S] [--dir D]            up + a smoke scenario (npm start)
+  up       [--edges N] [--cluster N] [--dir D] [--ports standard|free]   hub (or an N-server hub cluster) + N edge leaf nodes + services
+  demo     [--edges N] [--duration S] [--devices N] [--rate HZ] [--dir D]   the whole system with simulated devices, live status, dashboard (npm start)
   edge     --id ID [--http-port P] [--model FILE]          one edge runtime against its running leaf node
   cloud                                                     the cloud services against the running hub
   streams  apply [--dir D]                                  apply the stream catalogue, idempotently

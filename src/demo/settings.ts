@@ -21,9 +21,11 @@ export const DEMO_TRAINING: TrainingConfigInput = {
 /**
  * The demo's rollout settings (`<dir>/rollout.json`, read by the rollout
  * controller): every published model goes out canary-first, observed for a
- * few seconds per stage instead of the default 30.
+ * few seconds per stage instead of the default 30. A first model trained on a
+ * minute of data is judged on a few dozen live predictions, so the demo allows
+ * it up to 2.5× the previous model's error (default 1.25×) before rolling back.
  */
-export const DEMO_ROLLOUT = { auto: "canary", canaries: 1, criteria: { minInferences: 20, observeMs: 8000, stageTimeoutMs: 90_000 } } as const;
+export const DEMO_ROLLOUT = { auto: "canary", canaries: 1, criteria: { minInferences: 30, observeMs: 8000, maxErrorRatio: 2.5, stageTimeoutMs: 90_000 } } as const;
 
 /** Write the demo's settings files that are missing; returns the ones written. */
 export function ensureDemoSettings(dir: string): string[] {

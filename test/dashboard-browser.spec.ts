@@ -1,0 +1,72 @@
+import { existsSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser } from "playwright-core";
+import { afterAll, describe, expect, it } from "vitest";
+import { startDemo, type DemoProcess } from "./demo-support.ts";
+import { eventually, tempDir } from "./harness.ts";
+
+/** Debian's Chromium (`apt-get install chromium`; .ci/run installs it). CHROMIUM_PATH overrides. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+const dir = tempDir("tide-dashboard-");
+let demo: DemoProcess | undefined;
+let browser: Browser | undefined;
+
+afterAll(async () => {
+  await browser?.close();
+  if (demo && demo.child.exitCode === null) {
+    demo.child.kill("SIGINT");
+    await demo.exited;
+  }
+  // The screenshot stays for people to look at; the demo's state goes.
+  rmSync(join(dir, "hub"), { recursive: true, force: true });
+});
+
+describe("the dashboard in a browser, during a short demo", () => {
+  it("loads, shows live data in every panel, updates by itself, and is saved as a screenshot", { timeout: 150_000 }, async () => {
+    expect(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`).toBe(true);
+    demo = startDemo(dir, "--duration", "45");
+    const url = await eventually(() => /Dashboard: (http:\/\/\S+)/.exec(demo!.stdout())?.[1], (u) => u !== undefined || demo!.child.exitCode !== null, 60_000, "the dashboard URL");
+    expect(url, demo.stderr()).toBeDefined();
+
+    // Root in a container: no sandbox; no GPU and no /dev/shm on small machines.
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1800 } });
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    // Nothing may come from elsewhere: the page works offline.
+    const foreign: string[] = [];
+    page.on("request", (r) => void (r.url().startsWith(url!) || foreign.push(r.url())));
+    await page.goto(url!);
+    await expect.poll(() => page.locator("#live").getAttribute("class"), { timeout: 15_000 }).toBe("on");
+
+    // Live data: readings charts with points, edges with their link, then (as the demo goes on) training, models, tasks.
+    const filled = (panel: string) => page.locator(`#${panel}`).getAttribute("data-filled");
+    for (const panel of ["edges", "readings", "tasks", "delay", "utilisation", "decisions", "training", "models"]) {
+      await expect.poll(() => filled(panel), { timeout: 60_000, message: `panel ${panel} has data` }).toBe("yes");
+    }
+    expect(await page.locator("#edges tr").count()).toBeGreaterThanOrEqual(3); // a header and two edges
+    expect(await page.locator("#edges").textContent()).toContain("edge-1");
+    expect(await page.locator("#readings .chart svg polyline").count()).toBeGreaterThan(0);
+    expect(await page.locator("#training .loss-chart svg polyline").count()).toBe(2); // loss and validation loss
+    expect(await page.locator("#tasks .card").count()).toBeGreaterThan(0);
+    const readings = Number(await page.locator("#cloud-readings").textContent());
+    expect(readings).toBeGreaterThan(0);
+
+    // It updates by itself (server-sent events), without a reload.
+    const updates = Number(await page.locator("body").getAttribute("data-updates"));
+    await expect.poll(async () => Number(await page.locator("#cloud-readings").textContent()), { timeout: 15_000 }).toBeGreaterThan(readings);
+    expect(Number(await page.locator("body").getAttribute("data-updates"))).toBeGreaterThan(updates);
+    // The rollout timeline, once the canary rollout of the first model has started.
+    await expect.poll(() => page.locator("#rollout-timeline li").count(), { timeout: 30_000 }).toBeGreaterThan(0);
+
+    const screenshot = join(dir, "dashboard.png");
+    await page.screenshot({ path: screenshot, fullPage: true });
+    expect(statSync(screenshot).size).toBeGreaterThan(10_000);
+    console.log(`dashboard screenshot: ${screenshot}`);
+    expect(errors).toEqual([]);
+    expect(foreign).toEqual([]);
+
+    expect(await demo.exited, demo.stderr()).toBe(0);
+  });
+});
