@@ -127,7 +127,10 @@ beforeAll(async () => {
   await sendTemperatures(edge2, "2", "probe-c", phases(LOW, HIGH));
   scenario.localDecision = (await decisionsOf(edge2, "2", "probe-c", 1))[0];
   // The heartbeats have reported the new models by now.
-  await eventually(async () => (await storedEvents(hub, CLOUD_DOMAIN, "NODES", subjects.node("edge-1"))).at(-1)?.event, (e) => e?.type === "tide.node.heartbeat.v1" && e.data.modelVersion === scenario.version, 10_000, "edge-1's heartbeat with the new model");
+  for (const node of ["edge-1", "edge-2"]) {
+    const reported = (e: TideEvent | undefined) => e?.type === "tide.node.heartbeat.v1" && e.data.modelVersion === scenario.version;
+    await eventually(async () => (await storedEvents(hub, CLOUD_DOMAIN, "NODES", subjects.node(node))).at(-1)?.event, reported, 10_000, `${node}'s heartbeat with the new model`);
+  }
   scenario.t.end = new Date();
   places = await openPlaces(given.topology.file);
 }, 240_000);
@@ -263,7 +266,7 @@ describe("time travel", () => {
     const at = async (t: Date) => {
       const r = await tide("status", "--json", "--as-of", t.toISOString(), "--dir", given.dir);
       expect(r.code, r.stderr).toBe(0);
-      return JSON.parse(r.stdout) as { asOf: string; models: { production: string | null; models: unknown[] }; edgeModels: { edges: Array<{ node: string; version: string | null }> } };
+      return JSON.parse(r.stdout) as { asOf: string; models: { production: string | null; models: unknown[] }; edgeModels: { edges: Array<{ node: string; version: string | null }> }; rollouts: { rollouts: Array<{ rollout_id: string; status: string }> } };
     };
     const before = await at(scenario.t.beforeTraining);
     expect(before.models).toEqual({ production: null, models: [] });
@@ -271,8 +274,11 @@ describe("time travel", () => {
     const trained = await at(scenario.t.beforeRollout);
     expect(trained.models.production).toBe(scenario.version);
     expect(trained.edgeModels.edges.find((e) => e.node === "edge-1")?.version).toBe("baseline");
+    expect(trained.rollouts.rollouts).toEqual([]);
     const after = await at(scenario.t.end);
     expect(after.edgeModels.edges.find((e) => e.node === "edge-1")?.version).toBe(scenario.version);
+    expect(after.edgeModels.edges.find((e) => e.node === "edge-2")?.version).toBe(scenario.version);
+    expect(after.rollouts.rollouts.map((r) => [r.rollout_id, r.status])).toEqual([[scenario.rolloutId, "completed"]]);
   });
 
   it("tide project rebuild --as-of builds the registry as it was into a fresh file", async () => {
