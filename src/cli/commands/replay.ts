@@ -1,4 +1,3 @@
-import { once } from "node:events";
 import { CLOUD_DOMAIN } from "../../ids.ts";
 import { UsageError } from "../../errors.ts";
 import { formatReplayLine, replayHeader, replayLines, REPLAY_FORMATS, type ReplayFormat } from "../../replay/index.ts";
@@ -18,6 +17,21 @@ function formatOf(values: { format?: string | undefined; json?: boolean | undefi
   const format = chosen[0] ?? "table";
   if (!(REPLAY_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${REPLAY_FORMATS.join(", ")}, got '${format}'`);
   return format as ReplayFormat;
+}
+
+/** Resolves when the stream can take more, or will never (closed, failed: the error is handled where it is emitted). */
+function writable(out: NodeJS.WritableStream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      out.off("drain", done);
+      out.off("close", done);
+      out.off("error", done);
+      resolve();
+    };
+    out.on("drain", done);
+    out.on("close", done);
+    out.on("error", done);
+  });
 }
 
 /**
@@ -91,7 +105,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
       for (const line of lines) chunk += formatReplayLine(line, format);
       count += lines.length;
       // Respect backpressure: a slow reader slows the replay instead of filling memory.
-      if (!out.write(chunk) && !gone) await Promise.race([once(out, "drain"), once(out, "close")]);
+      if (!out.write(chunk) && !gone) await writable(out);
       if (gone) break;
     }
   } finally {
