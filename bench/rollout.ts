@@ -13,10 +13,9 @@ import { loadModelArtifact, serializeModel, sha256 } from "../src/model/artifact
 import { selectBackend, type Tf } from "../src/model/backend.ts";
 import { loadOrCreateModelSigner } from "../src/model/signing.ts";
 import { createRolloutController } from "../src/rollout/controller.ts";
-import { readRolloutState, requestRollout } from "../src/rollout/request.ts";
+import { requestRollout } from "../src/rollout/request.ts";
 import { DEFAULT_CRITERIA } from "../src/rollout/types.ts";
 import { appendToStream } from "../src/store/append-to-stream.ts";
-import { readStream } from "../src/store/read-stream.ts";
 import { connectTo, startTopology } from "../src/topology/index.ts";
 import { storeArtifact } from "../src/training/publish.ts";
 import { applyStreams } from "../streams/apply.ts";
@@ -78,28 +77,40 @@ async function timeToActive(ctx: BenchContext, tf: Tf, base: Uint8Array): Promis
       await publish(nc, dir, version, await artifactAs(tf, base, version));
       ctx.progress(`rollout: ${version} to ${n} edges`);
       const { rolloutId } = await requestRollout(nc, { version, strategy: "all", edges: edges.slice(0, n) }, "bench");
+      ctx.progress(`rollout: ${rolloutId} requested`);
       const deadline = Date.now() + 120_000;
+      let said = Date.now();
       for (;;) {
-        const r = (await readRolloutState(nc)).rollouts.get(rolloutId);
-        if (r && [...r.edges.values()].filter((p) => p.activated).length === n) break;
+        // The controller's own state: folded live from ROLLOUTS and MODELS (edges' reports included).
+        const r = controller.state().rollouts.get(rolloutId);
+        const activated = r ? [...r.edges.values()].filter((p) => p.activated).length : 0;
+        if (activated === n) break;
         if (r?.status === "rolled_back" || r?.status === "rejected") throw new Error(`rollout ${rolloutId} ended ${r.status}: ${r.outcome?.reason}`);
-        if (Date.now() > deadline) throw new Error(`rollout ${rolloutId}: not every edge active after 120 s`);
+        if (Date.now() > deadline) throw new Error(`rollout ${rolloutId}: ${activated} of ${n} edges active after 120 s (${r?.status ?? "not seen"})`);
+        if (Date.now() - said > 10_000) {
+          said = Date.now();
+          ctx.progress(`rollout: ${activated} of ${n} edges active (${r?.status ?? "not seen"})`);
+        }
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      let planned = 0;
-      for await (const s of readStream(nc, { stream: "ROLLOUTS", domain: CLOUD_DOMAIN, subject: subjects.rollout(rolloutId) })) if (s.event.type === "tide.rollout.planned.v1") planned = Date.parse(s.storedAt);
-      const activations: number[] = [];
-      for await (const s of readStream(nc, { stream: "MODELS", domain: CLOUD_DOMAIN, subject: "tide.report.>" })) {
-        if (s.event.type === "tide.model.activated.v1" && s.event.data.rolloutId === rolloutId) activations.push(Date.parse(s.event.metadata.time) - planned);
-      }
+      const r = controller.state().rollouts.get(rolloutId)!;
+      const planned = Date.parse(r.plannedAt!);
+      // As the edges stamped their reports (same machine, same clock).
+      const activations = [...r.edges.values()].map((p) => Date.parse(p.activated!.at) - planned);
       activations.sort((a, b) => a - b);
       const seconds = activations[activations.length - 1]! / 1000;
       figures.push({ name: `rollout.all_active.seconds@${n}`, value: round(seconds, 3), unit: "s" });
       details.push(`${n} edges: planned → every edge active in ${seconds.toFixed(3)} s; first edge ${(activations[0]! / 1000).toFixed(3)} s, median ${(activations[Math.floor(activations.length / 2)]! / 1000).toFixed(3)} s.`);
     }
   } finally {
+    ctx.progress("rollout: stopping the fleet");
     await controller.stop();
-    for (const runtime of runtimes) await runtime.stop();
+    for (const [i, runtime] of runtimes.entries()) {
+      const timer = setTimeout(() => ctx.progress(`rollout: edge ${i + 1} still stopping after 10 s`), 10_000);
+      await runtime.stop();
+      clearTimeout(timer);
+    }
+    ctx.progress("rollout: edges stopped");
     await nc.close().catch(() => undefined);
     await topology.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -130,6 +141,8 @@ async function swapDip(ctx: BenchContext, tf: Tf, base: Uint8Array): Promise<{ f
   const callers = Array.from({ length: 64 }, async () => {
     while (!stop) {
       await engine.predict({ device: "d", window });
+      // Callers are I/O-driven (a message, a request): each turn goes through the event loop, as theirs would.
+      await new Promise((resolve) => setImmediate(resolve));
       const bucket = Math.floor((performance.now() - t0) / bucketMs);
       counts[bucket] = (counts[bucket] ?? 0) + 1;
     }

@@ -56,6 +56,7 @@ export function evolve(state: RolloutState, folded: Folded): RolloutState {
       case "tide.rollout.planned.v1": {
         const r = rolloutOf(state, event.data.rolloutId, event.data.version, at);
         r.plan = event.data;
+        r.plannedAt = at;
         if (r.status === "requested") r.status = "planned";
         track(r);
         return state;

@@ -44,6 +44,8 @@ export interface Rollout {
   version: string;
   request?: EventData<"tide.rollout.requested.v1">;
   plan?: EventData<"tide.rollout.planned.v1">;
+  /** When it was planned (the event's time). */
+  plannedAt?: string;
   /** Index of the current stage; -1 before the first one starts. */
   stage: number;
   stageStartedAt?: number;
