@@ -235,12 +235,15 @@ export async function startEdgeRuntime(options: EdgeRuntimeOptions) {
           "file" in source
             ? await loadModelFromFile(tf, source.file, expected)
             : await loadModelFromObjectStore(tf, nc.jetstream(source.domain ? { domain: source.domain } : {}), source.bucket, source.name, expected);
+        let activated: { version: string; previousVersion: string };
         try {
-          return engine.activate(loaded);
+          activated = engine.activate(loaded);
         } catch (error) {
           loaded.model.dispose();
           throw error;
         }
+        await rollout.reportLocalActivation({ ...activated, sha256: loaded.sha256 });
+        return activated;
       },
       stop,
     };

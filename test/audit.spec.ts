@@ -186,7 +186,8 @@ describe("tide audit decision", () => {
     expect(baseline.inputs.map((i) => i.temperature)).toEqual([20, 27]);
 
     const local = await traceDecision(places, scenario.localDecision!.metadata.id);
-    expect(local.deployment).toMatchObject({ kind: "unknown", reason: expect.stringMatching(/^no rollout found: edge 2 reported no activation of/) });
+    // The edge reported the local activation (cause "local"): the lineage says so instead of "no rollout found".
+    expect(local.deployment).toMatchObject({ kind: "local", cause: "local" });
     expect(local.rollout).toBeUndefined();
     expect(local.model?.version).toBe(scenario.version);
     expect(local.run?.runId).toBe(scenario.runId);
@@ -219,7 +220,7 @@ describe("tide audit model", () => {
     expect(edge1).toMatchObject({ decisions: 2, actions: { cooling_on: 1, cooling_off: 1 }, failures: [] });
     expect(edge1.periods).toEqual([expect.objectContaining({ rolloutId: scenario.rolloutId, cause: "rollout" })]);
     expect(edge1.periods[0]!.until).toBeUndefined();
-    expect(edge2).toMatchObject({ decisions: 1, actions: { cooling_on: 1 }, periods: [] });
+    expect(edge2).toMatchObject({ decisions: 1, actions: { cooling_on: 1 }, periods: [expect.objectContaining({ cause: "local" })] });
     // Every inference of the version, counted on the edges themselves.
     for (const [edge, usage] of [["1", edge1], ["2", edge2]] as const) {
       const inferences = (await storedEvents(edgeNc.get(edge)!, edgeDomain(edge), "INFERENCES", subjects.inference(edge, "*"))).filter(
@@ -309,7 +310,7 @@ describe("tide audit export", () => {
     expect(counts.events).toBe(bundle.streams.reduce((n, s) => n + s.count, 0));
     const decisions = new Map(bundle.lineage.decisions.map((d) => [d.id, d]));
     for (const d of scenario.rolloutDecisions) expect(decisions.get(d.metadata.id)).toMatchObject({ modelVersion: scenario.version, rolloutId: scenario.rolloutId, activation: "rollout" });
-    expect(decisions.get(scenario.localDecision!.metadata.id)).toMatchObject({ activation: "none" });
+    expect(decisions.get(scenario.localDecision!.metadata.id)).toMatchObject({ activation: "local" });
     expect(decisions.has(scenario.baselineDecision!.metadata.id)).toBe(false);
     expect(bundle.lineage.models.map((m) => [m.version, m.run?.runId])).toEqual([[scenario.version, scenario.runId]]);
 

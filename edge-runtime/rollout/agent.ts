@@ -215,6 +215,10 @@ export function startRolloutAgent(options: RolloutAgentOptions) {
     /** Resolves once the agent has read every rollout there was when it started. */
     caughtUp: (): Promise<void> => feed?.caughtUp ?? Promise.resolve(),
     reconcile,
+    /** Tells the cloud of a model activated outside a rollout (`tide edge --model`, `activateModel`), so lineage can say so. */
+    async reportLocalActivation(activated: { version: string; previousVersion: string; sha256: string }): Promise<void> {
+      await report({ type: "tide.model.activated.v1", data: { edge, ...activated, cause: "local" } });
+    },
     async stop(): Promise<void> {
       controller.abort();
       ready = false;
