@@ -69,16 +69,19 @@ describe("models projection (registry)", () => {
     expect(g.rows("SELECT version FROM model_production")).toEqual([{ version: "v3" }]);
   });
 
-  it("records which version each edge activated, or failed to", () => {
+  it("records which version each edge runs; a failed activation changes the status, not what runs", () => {
     const g = given(modelsProjection);
     g.when(
       { type: "tide.model.activated.v1", data: { edge: "1", version: "v1" } },
       { type: "tide.model.activated.v1", data: { edge: "1", version: "v2", previousVersion: "v1" } },
       { type: "tide.model.activation_failed.v1", data: { edge: "2", version: "v2", reason: "digest mismatch" } },
+      { type: "tide.model.activated.v1", data: { edge: "3", version: "v1" } },
+      { type: "tide.model.activation_failed.v1", data: { edge: "3", version: "v2", reason: "bad signature", rolloutId: "r1" } },
     );
-    expect(g.rows("SELECT edge, version, previous_version, status, reason FROM model_edges ORDER BY edge")).toEqual([
-      { edge: "1", version: "v2", previous_version: "v1", status: "active", reason: null },
-      { edge: "2", version: "v2", previous_version: null, status: "failed", reason: "digest mismatch" },
+    expect(g.rows("SELECT edge, version, previous_version, rollout_id, status, reason FROM model_edges ORDER BY edge")).toEqual([
+      { edge: "1", version: "v2", previous_version: "v1", rollout_id: null, status: "active", reason: null },
+      { edge: "2", version: "baseline", previous_version: null, rollout_id: null, status: "failed", reason: "v2 failed: digest mismatch" },
+      { edge: "3", version: "v1", previous_version: null, rollout_id: "r1", status: "failed", reason: "v2 failed: bad signature" },
     ]);
   });
 });
