@@ -1,5 +1,3 @@
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import type { NatsConnection } from "nats";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CLOUD_DOMAIN, edgeDomain } from "../src/ids.ts";
@@ -9,22 +7,7 @@ import { subjects, type TideEvent } from "../src/events/index.ts";
 import { storeReading } from "./edge-support.ts";
 import { eventually } from "./harness.ts";
 
-const TIDE = fileURLToPath(new URL("../bin/tide.js", import.meta.url));
-
-/** Run `tide args...` to completion, as a user would (not on a terminal). */
-export function tide(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, TIDE_LOG_LEVEL: "warn" };
-  delete env.TIDE_DIR;
-  const child = spawn(process.execPath, [TIDE, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+export { tide } from "./cli-support.ts";
 
 /** Every stored event of a stream (one subject filter, optionally), in order. */
 export async function storedEvents(nc: NatsConnection, domain: string, stream: string, subject?: string): Promise<StoredEvent[]> {

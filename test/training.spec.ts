@@ -1,6 +1,5 @@
 import type { NatsConnection } from "nats";
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { tide } from "./cli-support.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OFFLOAD_SUBJECT, OffloadReply } from "../edge-runtime/offload.ts";
 import { startCloudServices, type CloudServices } from "../src/cloud/cloud-services.ts";
@@ -31,22 +30,6 @@ let edgeNc: NatsConnection;
 let filledSince: Date;
 let filledUntil: Date;
 
-const TIDE = fileURLToPath(new URL("../bin/tide.js", import.meta.url));
-
-/** Run `tide args...` to completion, as a user would (not on a terminal). */
-function tide(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, TIDE_LOG_LEVEL: "warn" };
-  delete env.TIDE_DIR;
-  const child = spawn(process.execPath, [TIDE, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 async function post(path: string, body: string, contentType = "application/json") {
   const res = await fetch(`${cloud.httpUrl}${path}`, { method: "POST", headers: { "content-type": contentType }, body });

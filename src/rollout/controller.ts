@@ -7,6 +7,7 @@ import { CLOUD_DOMAIN } from "../ids.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { appendToStream } from "../store/append-to-stream.ts";
 import { startControlFeed, type ControlFeed } from "../store/control-feed.ts";
+import { createSerialRounds } from "../control/serial-rounds.ts";
 import { decide } from "./decide.ts";
 import { evolve, initialState } from "./evolve.ts";
 import { DEFAULT_CRITERIA, type Decision, type RolloutConfig, type RolloutState } from "./types.ts";
@@ -58,8 +59,6 @@ export function createRolloutController(options: RolloutControllerOptions) {
   let state: RolloutState = initialState();
   let feed: ControlFeed | undefined;
   let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
   let ready = false;
 
   async function append(decision: Decision): Promise<void> {
@@ -89,25 +88,14 @@ export function createRolloutController(options: RolloutControllerOptions) {
     for (const decision of decisions) await append(decision);
   }
 
-  function round(): Promise<void> {
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = runRound()
-      .catch((error: unknown) => {
-        stats.errors++;
-        log.error({ err: errorMessage(error) }, "rollout round failed");
-      })
-      .finally(() => {
-        running = undefined;
-        if (again && ready) {
-          again = false;
-          void round();
-        }
-      });
-    return running;
-  }
+  const rounds = createSerialRounds(runRound, {
+    onError: (error) => {
+      stats.errors++;
+      log.error({ err: errorMessage(error) }, "rollout round failed");
+    },
+    repeat: () => ready,
+  });
+  const round = rounds.round;
 
   return {
     id,
@@ -135,7 +123,7 @@ export function createRolloutController(options: RolloutControllerOptions) {
     async stop(): Promise<void> {
       ready = false;
       if (timer) clearInterval(timer);
-      await running;
+      await rounds.current();
       await feed?.stop();
     },
   };

@@ -7,6 +7,7 @@ import { CLOUD_DOMAIN } from "../ids.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { appendToStream } from "../store/append-to-stream.ts";
 import { startControlFeed, type ControlFeed } from "../store/control-feed.ts";
+import { createSerialRounds } from "../control/serial-rounds.ts";
 import { decide } from "./decider.ts";
 import { evolve, initialState } from "./evolve.ts";
 import { DEFAULT_SCHEDULER_CONFIG, isSchedulerEvent, type Decision, type SchedulerConfig, type SchedulerState } from "./types.ts";
@@ -61,8 +62,6 @@ export function createScheduler(options: SchedulerOptions) {
   let state: SchedulerState = initialState();
   let feed: ControlFeed | undefined;
   let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
   let ready = false;
 
   const apply = (event: TideEvent, seq: number, storedAt: string, subject: string) => {
@@ -113,25 +112,14 @@ export function createScheduler(options: SchedulerOptions) {
   }
 
   /** One round now (or right after the one running): supervise, then place. */
-  function round(): Promise<void> {
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = runRound()
-      .catch((error: unknown) => {
-        stats.errors++;
-        log.error({ err: errorMessage(error) }, "scheduling round failed");
-      })
-      .finally(() => {
-        running = undefined;
-        if (again && autoRun) {
-          again = false;
-          void round();
-        }
-      });
-    return running;
-  }
+  const rounds = createSerialRounds(runRound, {
+    onError: (error) => {
+      stats.errors++;
+      log.error({ err: errorMessage(error) }, "scheduling round failed");
+    },
+    repeat: () => autoRun,
+  });
+  const round = rounds.round;
 
   return {
     id,
@@ -162,7 +150,7 @@ export function createScheduler(options: SchedulerOptions) {
     async stop(): Promise<void> {
       if (timer) clearInterval(timer);
       ready = false;
-      await running;
+      await rounds.current();
       await feed?.stop();
     },
   };
