@@ -58,6 +58,8 @@ export interface EdgeRuntimeOptions {
   taskKinds?: readonly TaskKind[];
   /** Checks on a rollout's artifact bytes beyond size and SHA-256 (e.g. its signature); throw to refuse them. */
   verifyArtifact?: RolloutAgentOptions["verifyArtifact"];
+  /** Readings ingest holds at most; beyond it a reading is answered `unavailable` (default 2048). */
+  ingestMaxPending?: number;
   /** How often the rollout agent checks a pending observation or retries a step (default 250 ms). */
   rolloutPollMs?: number;
 }
@@ -114,7 +116,7 @@ export async function startEdgeRuntime(options: EdgeRuntimeOptions) {
       stops.push(() => distribution!.stop());
       routeReading = distribution.route;
     }
-    const ingest = startIngest({ nc, edge, logger: log, ...(routeReading ? { route: routeReading } : {}) });
+    const ingest = startIngest({ nc, edge, logger: log, ...(routeReading ? { route: routeReading } : {}), ...(options.ingestMaxPending ? { maxPending: options.ingestMaxPending } : {}) });
     stops.push(() => ingest.stop());
     const metrics = createEdgeMetrics(createRegistry({ place: domain }));
     const activity = startEdgeActivity({ nc, edge, logger: log, onPrediction: metrics.observePrediction });

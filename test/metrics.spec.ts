@@ -48,6 +48,8 @@ describe("GET /metrics", () => {
     expect(type).toContain("text/plain");
     expect(sample(text, "tide_edge_readings_total", { outcome: "stored" })).toBe(12);
     expect(sample(text, "tide_edge_readings_total", { outcome: "rejected" })).toBe(2);
+    // Nothing was turned away by the ingest bound (flow control) at this rate.
+    expect(sample(text, "tide_edge_readings_total", { outcome: "shed" })).toBe(0);
     expect(sample(text, "tide_edge_dead_letters_total")).toBe(2);
     expect(sample(text, "tide_dlq_messages")).toBe(2);
     expect(sample(text, "tide_edge_inferences_total")).toBeGreaterThanOrEqual(12);

@@ -7,7 +7,7 @@ import { readGauge, totalCounter, type Labelled, type Registry } from "./registr
 export interface EdgeMetricSources {
   nc: NatsConnection;
   domain: string;
-  ingest: { stats: { accepted: number; duplicates: number; rejected: number; failed: number } };
+  ingest: { stats: { accepted: number; duplicates: number; rejected: number; failed: number; shed: number } };
   pipeline: { stats: { processed: number; decisions: number; offloaded: number; offloadUsed: number; failed: number }; queueDepth(): number };
   activity: { counts: { predictions: number; anomalies: number; byAction: Record<string, number> } };
   model: () => { version: string; backend: string };
@@ -36,7 +36,7 @@ export function createEdgeMetrics(registry: Registry) {
     registers: [registry],
   });
   totalCounter(registry, { name: "tide_edge_readings_total", help: "Payloads the edge ingest handled, by outcome", labelNames: ["outcome"] }, () =>
-    read(({ ingest: { stats } }) => [[{ outcome: "stored" }, stats.accepted], [{ outcome: "duplicate" }, stats.duplicates], [{ outcome: "rejected" }, stats.rejected], [{ outcome: "failed" }, stats.failed]] as const),
+    read(({ ingest: { stats } }) => [[{ outcome: "stored" }, stats.accepted], [{ outcome: "duplicate" }, stats.duplicates], [{ outcome: "rejected" }, stats.rejected], [{ outcome: "failed" }, stats.failed], [{ outcome: "shed" }, stats.shed]] as const),
   );
   totalCounter(registry, { name: "tide_edge_dead_letters_total", help: "Payloads the edge ingest rejected into its DLQ" }, () => read((s) => [[{}, s.ingest.stats.rejected]] as const));
   readGauge(registry, { name: "tide_dlq_messages", help: "Messages in the DLQ stream of this place" }, async () => {
