@@ -49,7 +49,7 @@ function differences(want: Partial<StreamConfig>, have: StreamConfig): string[] 
 }
 
 async function applyOne(jsm: JetStreamManager, def: StreamDefinition, ctx: StreamContext): Promise<ApplyResult> {
-  const want: Partial<StreamConfig> = { name: def.name, description: def.purpose, ...def.spec(ctx) };
+  const want: Partial<StreamConfig> = { name: def.name, description: def.purpose, ...def.spec(ctx), ...(def.place === "cloud" && ctx.replicas ? { num_replicas: ctx.replicas } : {}) };
   let have: StreamConfig | undefined;
   try {
     have = (await jsm.streams.info(def.name)).config;
@@ -100,7 +100,7 @@ export async function applyStreams(options: ApplyOptions): Promise<ApplyResult[]
         .info(`OBJ_${bucket.name}`)
         .then(() => true)
         .catch(() => false);
-      await js.views.os(bucket.name, { storage: StorageType.File, max_bytes: bucket.maxBytes, description: bucket.purpose });
+      await js.views.os(bucket.name, { storage: StorageType.File, max_bytes: bucket.maxBytes, description: bucket.purpose, ...(place === "cloud" && context.replicas ? { replicas: context.replicas } : {}) });
       results.push({ stream: `OBJ_${bucket.name}`, action: existed ? "unchanged" : "created", changed: [] });
     }
   }

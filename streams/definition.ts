@@ -9,6 +9,8 @@ export interface StreamContext {
   edge?: EdgeId;
   /** Every edge of the topology (the cloud READINGS sources each one's UPLINK). */
   edges: readonly EdgeId[];
+  /** Replicas of the cloud streams and buckets (3 on a clustered hub; default 1). Edge streams are R1: an edge is one server. */
+  replicas?: number;
 }
 
 /** The parts of a JetStream stream config a definition may set. */

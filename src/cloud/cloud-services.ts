@@ -3,7 +3,7 @@ import { CLOUD_DOMAIN } from "../ids.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { selectBackend } from "../model/backend.ts";
 import { loadOrCreateModelSigner } from "../model/signing.ts";
-import { connectTo, type TopologyFile } from "../topology/index.ts";
+import { cloudReplicas, connectTo, type TopologyFile } from "../topology/index.ts";
 import { applyStreams } from "../../streams/apply.ts";
 import { followProjections, openProjectionDb, projectionCatalogue } from "../../projections/index.ts";
 import { createInferenceEngine } from "../../edge-runtime/inference/engine.ts";
@@ -48,7 +48,7 @@ export async function startCloudServices(options: CloudServicesOptions) {
   const trainingConfig = options.training ? parseTrainingConfig(options.training) : loadTrainingConfig(topology.dir);
   const log = logger.child({ place: "cloud" });
   const nc = await connectTo(topology, CLOUD_DOMAIN, { name: "tide-cloud" });
-  await applyStreams({ nc, place: "cloud", domain: CLOUD_DOMAIN, context: { edges: topology.edges.map((e) => e.id) }, logger: log });
+  await applyStreams({ nc, place: "cloud", domain: CLOUD_DOMAIN, context: { edges: topology.edges.map((e) => e.id), replicas: cloudReplicas(topology) }, logger: log });
   const db = openProjectionDb(cloudProjectionDbPath(topology));
   const projections = followProjections({ nc, db, projections: projectionCatalogue, place: "cloud", domain: CLOUD_DOMAIN, logger: log });
   const selection = await selectBackend({ logger: log });

@@ -33,7 +33,8 @@ export async function connectTo(topology: TopologyFile, place: Place, options: P
   const { url } = addressOf(topology, place);
   const service = serviceCredentials(topology, place);
   return connect({
-    servers: url,
+    // A clustered hub: any of its servers, so the connection moves on when one goes down.
+    servers: place === CLOUD_DOMAIN && topology.hubCluster ? topology.hubCluster.map((s) => s.clientUrl) : url,
     user: service.user,
     pass: service.password,
     name: `tide-${place}`,

@@ -17,7 +17,8 @@ export interface EdgeConfigValues {
   /** PEM files for the TLS leaf link (`tide certs`). */
   leafTls: { cert: string; key: string; ca: string };
   hubHost: string;
-  hubLeafPort: number;
+  /** The leaf port of every hub server (one, or each server of a cluster). */
+  hubLeafPorts: readonly number[];
 }
 
 /** Render `edge-runtime/leaf.conf.template` for one edge. Every placeholder must be filled. */
@@ -30,13 +31,12 @@ export function renderEdgeConfig(values: EdgeConfigValues): string {
     MQTT_PORT: String(values.mqttPort),
     STORE_DIR: values.storeDir,
     PID_FILE: values.pidFile,
-    LEAF_USER: values.leafUser,
-    LEAF_PASSWORD: values.leafPassword,
     LEAF_TLS_CERT: values.leafTls.cert,
     LEAF_TLS_KEY: values.leafTls.key,
     LEAF_TLS_CA: values.leafTls.ca,
-    HUB_HOST: values.hubHost,
-    HUB_LEAF_PORT: String(values.hubLeafPort),
+    HUB_LEAF_URLS: values.hubLeafPorts
+      .map((port) => JSON.stringify(`nats-leaf://${encodeURIComponent(values.leafUser)}:${encodeURIComponent(values.leafPassword)}@${values.hubHost}:${port}`))
+      .join(", "),
     LOCAL_SUBJECTS: EDGE_LOCAL_FAMILIES.map((s) => JSON.stringify(s)).join(", "),
   };
   const rendered = readFileSync(TEMPLATE, "utf8").replace(/\{\{([A-Z_]+)\}\}/g, (match, key: string) => {

@@ -5,14 +5,29 @@ import { z } from "zod";
 import { ConfigError } from "../errors.ts";
 import { EdgeId } from "../ids.ts";
 
+/** One server of a clustered hub (`tide up --cluster 3`). */
+const HubServerEntry = z.object({
+  name: z.string(),
+  clientUrl: z.string(),
+  monitorUrl: z.string(),
+  leafPort: z.number().int().positive(),
+  storeDir: z.string(),
+  configPath: z.string(),
+  logPath: z.string(),
+});
+export type HubServerEntry = z.infer<typeof HubServerEntry>;
+
 /** `<dir>/topology.json`: how to reach every server of a running topology. */
 export const TopologyFile = z.object({
   version: z.literal(1),
   dir: z.string(),
   host: z.string(),
   credentialsPath: z.string(),
+  /** The hub's servers when it is a cluster (the first is also `hub`); absent for a single hub. */
+  hubCluster: z.array(HubServerEntry).optional(),
   hub: z.object({
-    name: z.literal("hub"),
+    /** `hub`, or `hub-1` (the first server) of a cluster. */
+    name: z.string(),
     domain: z.literal("cloud"),
     clientUrl: z.string(),
     monitorUrl: z.string(),
@@ -62,8 +77,15 @@ export const Credentials = z.object({
   edges: z.record(z.string(), EdgeCredentials).default({}),
   /** edge id -> device id -> the device's user. */
   devices: z.record(z.string(), z.record(z.string(), UserPassword)).default({}),
+  /** The routes between the servers of a clustered hub. */
+  hubRoutes: UserPassword.optional(),
 });
 export type Credentials = z.infer<typeof Credentials>;
+
+/** Replicas of the cloud streams: 3 on a clustered hub (fewer if it has fewer servers), else 1. */
+export function cloudReplicas(topology: TopologyFile): number {
+  return Math.min(3, topology.hubCluster?.length ?? 1);
+}
 
 export function topologyPath(dir: string): string {
   return join(dir, "topology.json");
@@ -108,10 +130,14 @@ export function writeCredentials(path: string, credentials: Credentials): void {
  * The credentials of `dir`, generated on first use and kept, so restarts and
  * later runs reuse them; identities missing for `edges` are added.
  */
-export function loadOrCreateCredentials(dir: string, edges: readonly string[] = []): { path: string; credentials: Credentials } {
+export function loadOrCreateCredentials(dir: string, edges: readonly string[] = [], options: { routes?: boolean } = {}): { path: string; credentials: Credentials } {
   const path = credentialsPath(dir);
   const credentials: Credentials = existsSync(path) ? readCredentials(path) : { service: { user: "tide", password: newSecret() }, edges: {}, devices: {} };
   let changed = !existsSync(path);
+  if (options.routes && !credentials.hubRoutes) {
+    credentials.hubRoutes = { user: "route", password: newSecret() };
+    changed = true;
+  }
   for (const edge of edges) {
     if (credentials.edges[edge]) continue;
     credentials.edges[edge] = {

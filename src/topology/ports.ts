@@ -36,4 +36,7 @@ export async function freePorts(count: number, host = "127.0.0.1"): Promise<numb
 export const STANDARD_PORTS = {
   hub: { client: 4222, monitor: 8222, leaf: 7422, http: 9000 },
   edge: (index: number) => ({ client: 4223 + index, monitor: 8223 + index, mqtt: 1883 + index, http: 9101 + index }),
+  /** Server i (from 0) of a clustered hub; server 0 has the hub's ports. */
+  hubServer: (index: number) =>
+    index === 0 ? { client: 4222, monitor: 8222, leaf: 7422, cluster: 6222 } : { client: 4300 + index, monitor: 8300 + index, leaf: 7500 + index, cluster: 6222 + index },
 } as const;

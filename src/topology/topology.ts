@@ -1,18 +1,16 @@
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { TopologyError, errorMessage } from "../errors.ts";
 import { EdgeId, edgeDomain } from "../ids.ts";
 import { silentLogger, type Logger } from "../log.ts";
-import { renderEdgeUsers, renderHubUsers } from "./auth.ts";
+import { renderEdgeUsers } from "./auth.ts";
 import { ensureCertificates } from "./certs.ts";
 import { renderEdgeConfig } from "./edge-config.ts";
 import { loadOrCreateCredentials, topologyPath, type Credentials, type TopologyFile } from "./files.ts";
 import { freePorts, STANDARD_PORTS } from "./ports.ts";
+import { planHub, type HubServerPorts } from "./hub.ts";
 import { NatsServerProcess } from "./server.ts";
-
-const HUB_CONFIG = fileURLToPath(new URL("../../nats-server.conf", import.meta.url));
 
 export interface TopologyOptions {
   /** State directory: stores, configs, logs, topology.json (default `.tide`). */
@@ -23,13 +21,15 @@ export interface TopologyOptions {
   ports?: "standard" | "free";
   host?: string;
   logger?: Logger;
+  /** Hub servers: 1 (default) or a JetStream cluster of N (`tide up --cluster 3`), whose cloud streams are replicated. */
+  cluster?: number;
 }
 
 /** A running hub and its edge leaf nodes. */
 export interface Topology {
   readonly file: TopologyFile;
   readonly credentials: Credentials;
-  /** Server names: `hub`, `edge-<id>`. */
+  /** Server names: `hub` (or `hub-1`.. in a cluster), `edge-<id>`. */
   readonly servers: ReadonlyMap<string, NatsServerProcess>;
   server(name: string): NatsServerProcess;
   /** Stop one server gracefully (its store stays). */
@@ -88,59 +88,27 @@ async function launchTopology(options: TopologyOptions): Promise<Topology> {
   const dir = resolve(options.dir ?? ".tide");
   const ids = edgeIds(options.edges);
   mkdirSync(dir, { recursive: true });
-  const { path: credentialsPath, credentials } = loadOrCreateCredentials(dir, ids);
+  if (options.cluster !== undefined && (!Number.isInteger(options.cluster) || options.cluster < 1 || options.cluster > 7)) {
+    throw new TopologyError(`a hub cluster has 1 to 7 servers, not ${options.cluster}`);
+  }
+  const { path: credentialsPath, credentials } = loadOrCreateCredentials(dir, ids, { routes: (options.cluster ?? 1) > 1 });
   // Secure by default: the leaf links are TLS with certificates made on first use (`tide certs` makes them ahead).
   const certs = ensureCertificates(dir, { edges: ids, hubHosts: [host] }).paths;
 
-  const pool = ports === "free" ? await freePorts(4 + 4 * ids.length, host) : [];
+  const hubSize = options.cluster ?? 1;
+  const pool = ports === "free" ? await freePorts(4 * hubSize + 1 + 4 * ids.length, host) : [];
   const port = async (standard: number) => (ports === "standard" ? standard : pool.shift()!);
-  const hubPorts = {
-    client: await port(STANDARD_PORTS.hub.client),
-    monitor: await port(STANDARD_PORTS.hub.monitor),
-    leaf: await port(STANDARD_PORTS.hub.leaf),
-    http: await port(STANDARD_PORTS.hub.http),
-  };
-  const hubDir = join(dir, "hub");
-  mkdirSync(hubDir, { recursive: true });
-  // The hub runs a copy of nats-server.conf, so its `include "users.conf"` finds this state dir's users.
-  const hubConfig = join(hubDir, "nats.conf");
-  copyFileSync(HUB_CONFIG, hubConfig);
-  writeFileSync(join(hubDir, "users.conf"), renderHubUsers(credentials, ids), { mode: 0o600 });
-  const hubEntry: TopologyFile["hub"] = {
-    name: "hub",
-    domain: "cloud",
-    clientUrl: `nats://${host}:${hubPorts.client}`,
-    monitorUrl: `http://${host}:${hubPorts.monitor}`,
-    leafPort: hubPorts.leaf,
-    httpUrl: `http://${host}:${hubPorts.http}`,
-    storeDir: join(hubDir, "store"),
-    configPath: hubConfig,
-    logPath: join(hubDir, "server.log"),
-  };
-  const servers = new Map<string, NatsServerProcess>();
-  servers.set(
-    "hub",
-    new NatsServerProcess(
-      {
-        name: "hub",
-        configPath: hubConfig,
-        monitorUrl: hubEntry.monitorUrl,
-        logPath: hubEntry.logPath,
-        env: {
-          TIDE_SERVER_NAME: "hub",
-          TIDE_HOST: host,
-          TIDE_CLIENT_PORT: String(hubPorts.client),
-          TIDE_MONITOR_PORT: String(hubPorts.monitor),
-          TIDE_LEAF_PORT: String(hubPorts.leaf),
-          TIDE_STORE_DIR: hubEntry.storeDir,
-          TIDE_LEAF_TLS_CERT: JSON.stringify(certs.hub.cert),
-          TIDE_LEAF_TLS_KEY: JSON.stringify(certs.hub.key),
-          TIDE_LEAF_TLS_CA: JSON.stringify(certs.ca),
-        },
-      },
-      logger,
-    ),
-  );
+  const hubPorts: HubServerPorts[] = [];
+  for (let i = 0; i < hubSize; i++) {
+    const standard = STANDARD_PORTS.hubServer(i);
+    hubPorts.push({ client: await port(standard.client), monitor: await port(standard.monitor), leaf: await port(standard.leaf), cluster: await port(standard.cluster) });
+  }
+  const httpPort = await port(STANDARD_PORTS.hub.http);
+  const hubServers = planHub({ dir, host, ports: hubPorts, credentials, edges: ids, certs, logger });
+  const first = hubServers[0]!.entry;
+  const hubEntry: TopologyFile["hub"] = { ...first, domain: "cloud", httpUrl: `http://${host}:${httpPort}` };
+  const servers = new Map<string, NatsServerProcess>(hubServers.map(({ entry, server }) => [entry.name, server]));
+  const hubNames = hubServers.map(({ entry }) => entry.name);
 
   const edges: TopologyFile["edges"] = [];
   for (const [index, id] of ids.entries()) {
@@ -175,7 +143,7 @@ async function launchTopology(options: TopologyOptions): Promise<Topology> {
         leafPassword: credentials.edges[id]!.leaf.password,
         leafTls: { ...certs.edge(id), ca: certs.ca },
         hubHost: host,
-        hubLeafPort: hubPorts.leaf,
+        hubLeafPorts: hubPorts.map((p) => p.leaf),
       }),
       { mode: 0o600 },
     );
@@ -184,7 +152,7 @@ async function launchTopology(options: TopologyOptions): Promise<Topology> {
     servers.set(name, new NatsServerProcess({ name, configPath: entry.configPath, monitorUrl: entry.monitorUrl, logPath: entry.logPath }, logger));
   }
 
-  const file: TopologyFile = { version: 1, dir, host, credentialsPath, hub: hubEntry, edges };
+  const file: TopologyFile = { version: 1, dir, host, credentialsPath, ...(hubSize > 1 ? { hubCluster: hubServers.map(({ entry }) => entry) } : {}), hub: hubEntry, edges };
 
   const server = (name: string) => {
     const s = servers.get(name);
@@ -209,7 +177,8 @@ async function launchTopology(options: TopologyOptions): Promise<Topology> {
   };
 
   try {
-    await server("hub").start();
+    // A cluster's servers start together: JetStream is healthy only once they have a quorum.
+    await Promise.all(hubNames.map((name) => server(name).start()));
     await Promise.all(edges.map((e) => server(e.name).start()));
     await waitForLeafLinks();
   } catch (error) {
@@ -228,10 +197,10 @@ async function launchTopology(options: TopologyOptions): Promise<Topology> {
     killServer: (name) => server(name).kill(),
     startServer: async (name) => {
       await server(name).start();
-      if (name === "hub") await waitForLeafLinks();
+      if (hubNames.includes(name)) await waitForLeafLinks();
       else {
         const edge = edges.find((e) => e.name === name);
-        if (edge && server("hub").running) await waitForLeafLinks([edge.id]);
+        if (edge && hubNames.some((hub) => server(hub).running)) await waitForLeafLinks([edge.id]);
       }
     },
     waitForLeafLinks,

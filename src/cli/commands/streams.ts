@@ -1,6 +1,6 @@
 import { CLOUD_DOMAIN, edgeDomain } from "../../ids.ts";
 import { UsageError } from "../../errors.ts";
-import { connectTo, readTopology } from "../../topology/index.ts";
+import { cloudReplicas, connectTo, readTopology } from "../../topology/index.ts";
 import { applyStreams } from "../../../streams/apply.ts";
 import { DIR_OPTION, dirOf, parse } from "../args.ts";
 
@@ -16,7 +16,7 @@ export async function streamsCommand(argv: string[]): Promise<number> {
   for (const { place, domain, kind } of places) {
     const nc = await connectTo(topology, place);
     try {
-      const results = await applyStreams({ nc, place: kind, domain, context: kind === "edge" ? { edge: place, edges } : { edges } });
+      const results = await applyStreams({ nc, place: kind, domain, context: kind === "edge" ? { edge: place, edges } : { edges, replicas: cloudReplicas(topology) } });
       for (const r of results) process.stdout.write(`${domain.padEnd(10)} ${r.stream.padEnd(12)} ${r.action}${r.changed.length ? ` (${r.changed.join(", ")})` : ""}\n`);
     } finally {
       await nc.close();
