@@ -7,6 +7,7 @@ import { startFleet, untilSignal, type Fleet } from "../fleet.ts";
 import { CLOUD_DOMAIN } from "../ids.ts";
 import type { Logger } from "../log.ts";
 import { startCloudWorker, type CloudWorker } from "../tasks/index.ts";
+import { connectAsGateway } from "../devices/index.ts";
 import { connectTo, type TopologyOptions } from "../topology/index.ts";
 import { requestTraining } from "../training/run-events.ts";
 import { ensureDemoSettings } from "./settings.ts";
@@ -100,7 +101,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
 
     const simulators: Simulator[] = [];
     for (const { id } of topology.edges) {
-      const nc = await connectTo(topology, id, { name: `tide-demo-devices-${id}` });
+      // The simulated devices connect as the edge's device gateway: device rights only, never the edge's service user.
+      const nc = await connectAsGateway(topology, id, { name: `tide-demo-devices-${id}` });
       stops.push(() => nc.close());
       const simulator = await startSimulator({ nc, edge: id, devices: options.devices, faulty: 1, rate: options.rate, speed: 60, anomalyRate: 0.003, logger });
       simulators.push(simulator);
