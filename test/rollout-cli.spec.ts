@@ -91,5 +91,12 @@ describe("rollouts through the cloud services, the CLI and the HTTP API", () => 
       ["rest", 1],
     ]);
     expect((await fetch(`${url}/rollouts?id=nope`)).status).toBe(404);
+    // A rollback asks for nothing but an optional rollout id and reason: anything else is refused, nothing appended.
+    const post = (body: unknown) => fetch(`${url}/rollouts/rollback`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const junk = await post({ rolloutId: "no spaces allowed", force: true });
+    expect(junk.status).toBe(400);
+    expect(((await junk.json()) as { issues: string[] }).issues.join(" ")).toMatch(/rolloutId|force/);
+    expect((await post({ rolloutId: "r-unknown" })).status).toBe(404);
+    expect((await rolloutWhen(cloud, rolloutId, terminal)).status).toBe("completed");
   }, 180_000);
 });
