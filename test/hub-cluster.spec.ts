@@ -31,7 +31,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await devices?.close();
-  await edge?.stop();
+  // The edge's followers of cloud streams (rollouts, tasks) can stall after the failover (the gap noted on issue 9),
+  // and its stop() with them: bounded here, so the servers are still stopped and the directory removed.
+  await Promise.race([edge?.stop(), new Promise((resolve) => setTimeout(resolve, 20_000))]);
   await given?.cleanup();
 });
 
