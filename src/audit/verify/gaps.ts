@@ -10,6 +10,33 @@ export interface StreamShape {
 /** Object Store and KV streams replace and delete messages by design: their gaps are explained. */
 export const isStoreStream = (name: string) => /^(OBJ|KV)_/.test(name);
 
+/** A stream's removed front: seq 1..`trimmed` are gone; `reasons` are the retention limits that could have removed them (none: purged). */
+export interface FrontTrim {
+  trimmed: number;
+  reasons: string[];
+}
+
+/**
+ * What a stream removed from its front, and which limits explain it. A limit
+ * explains a trim only when it could have been reached: the stream is older
+ * than `max_age`, or near `max_bytes` / `max_msgs` counting what was removed.
+ * Undefined when nothing was removed.
+ */
+export function frontTrim(stream: StreamShape, now = Date.now()): FrontTrim | undefined {
+  const { config, state } = stream;
+  const trimmed = state.messages === 0 ? state.last_seq : state.first_seq - 1;
+  if (trimmed <= 0) return undefined;
+  const reasons: string[] = [];
+  const ageNs = (now - Date.parse(stream.created)) * 1e6;
+  if (config.max_age > 0 && ageNs > config.max_age) reasons.push(`max_age ${Math.round(config.max_age / 1e9)} s`);
+  const average = state.messages > 0 ? state.bytes / state.messages : 0;
+  // Messages are never bigger than the stream allows; without a size to go by (empty stream), bytes cannot be ruled out.
+  if (config.max_bytes > 0 && (average === 0 || state.bytes + trimmed * average >= config.max_bytes * 0.95)) reasons.push(`max_bytes ${config.max_bytes}`);
+  if (config.max_msgs > 0 && state.messages + trimmed > config.max_msgs) reasons.push(`max_msgs ${config.max_msgs}`);
+  if ((config.max_msgs_per_subject ?? 0) > 0) reasons.push(`max_msgs_per_subject ${config.max_msgs_per_subject}`);
+  return { trimmed, reasons };
+}
+
 /**
  * Sequence gaps of one stream. JetStream sequences are dense; a stream with
  * limits retention and DiscardOld only ever removes from the front, and only
@@ -34,25 +61,19 @@ export function gapFindings(domain: string, stream: StreamShape, now = Date.now(
       details: { deleted: interior.slice(0, 100) },
     });
   }
-  const trimmed = state.messages === 0 ? state.last_seq : state.first_seq - 1;
-  if (trimmed > 0 && !isStoreStream(name)) {
-    const reasons: string[] = [];
-    const ageNs = (now - Date.parse(stream.created)) * 1e6;
-    if (config.max_age > 0 && ageNs > config.max_age) reasons.push(`max_age ${Math.round(config.max_age / 1e9)} s`);
-    const average = state.messages > 0 ? state.bytes / state.messages : 0;
-    // Messages are never bigger than the stream allows; without a size to go by (empty stream), bytes cannot be ruled out.
-    if (config.max_bytes > 0 && (average === 0 || state.bytes + trimmed * average >= config.max_bytes * 0.95)) reasons.push(`max_bytes ${config.max_bytes}`);
-    if (config.max_msgs > 0 && state.messages + trimmed > config.max_msgs) reasons.push(`max_msgs ${config.max_msgs}`);
-    if ((config.max_msgs_per_subject ?? 0) > 0) reasons.push(`max_msgs_per_subject ${config.max_msgs_per_subject}`);
+  const trim = frontTrim(stream, now);
+  if (trim && !isStoreStream(name)) {
+    const { trimmed, reasons } = trim;
     if (reasons.length > 0) {
       findings.push({ check: "gaps", severity: "warning", domain, stream: name, message: `seq 1..${trimmed} removed by retention (${reasons.join(", ")})`, details: { trimmed } });
     } else {
+      const ageS = Math.round((now - Date.parse(stream.created)) / 1000);
       findings.push({
         check: "gaps",
         severity: "violation",
         domain,
         stream: name,
-        message: `seq 1..${trimmed} removed although no retention limit was reached (stream ${Math.round(ageNs / 1e9)} s old, ${state.bytes} B): purged?`,
+        message: `seq 1..${trimmed} removed although no retention limit was reached (stream ${ageS} s old, ${state.bytes} B): purged?`,
         details: { trimmed },
       });
     }

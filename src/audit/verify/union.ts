@@ -7,6 +7,8 @@ export interface IdEntry {
   subject: string;
   /** In a sourced copy: the sequence in the stream it came from (`Nats-Stream-Source`). */
   sourceSeq?: number;
+  /** When the stream stored it (epoch ms). */
+  storedAtMs?: number;
 }
 
 /** One edge's stream that the aggregate sources (its UPLINK, its REPORTS). */
@@ -32,6 +34,19 @@ export interface AggregateScan {
   stream: string;
   /** Only the messages that came from the edges (their subjects carry the edge id). */
   entries: IdEntry[];
+  /** The aggregate's own removed front (seq 1..first_seq - 1); absent when it removed nothing. */
+  trimmed?: AggregateTrim;
+}
+
+/** What the aggregate removed from its front, as the gap check judges it. */
+export interface AggregateTrim {
+  /**
+   * The removed messages were stored at or before this time (epoch ms): when
+   * its oldest kept message was stored, or its newest when it keeps none.
+   */
+  removedUpToMs: number;
+  /** The retention limits that explain the removal (`frontTrim`); none: purged. */
+  reasons: string[];
 }
 
 /** `tide.<family>.<edge>...`: the edge id of an edge-sourced subject. */
@@ -50,10 +65,31 @@ function duplicates(entries: readonly IdEntry[]): Map<string, number[]> {
 }
 
 /**
+ * Which of an edge's messages the aggregate's own front trim may have taken.
+ * A source stores an edge's messages in the edge's order, and a trim removes
+ * a prefix of the aggregate: so the edge's copies it removed are exactly
+ * those below the oldest copy it still keeps (by source sequence). When it
+ * keeps none, only messages the edge stored before the aggregate's removed
+ * messages were stored can be among them (a copy is never stored before its
+ * original; this leans on the edge's and the cloud's clocks agreeing).
+ */
+function removedByAggregate(aggregate: AggregateScan, edge: string): { covers: (e: IdEntry) => boolean; bound: string } | undefined {
+  const trim = aggregate.trimmed;
+  if (!trim) return undefined;
+  let oldestKept = Number.POSITIVE_INFINITY;
+  for (const e of aggregate.entries) {
+    if (e.sourceSeq !== undefined && e.sourceSeq < oldestKept && edgeOfSubject(e.subject) === edge) oldestKept = e.sourceSeq;
+  }
+  if (Number.isFinite(oldestKept)) return { covers: (e) => e.seq < oldestKept, bound: `edge seq < ${oldestKept}` };
+  const upTo = trim.removedUpToMs;
+  return { covers: (e) => e.storedAtMs !== undefined && e.storedAtMs <= upTo, bound: `stored at or before ${new Date(upTo).toISOString()}` };
+}
+
+/**
  * The aggregate must hold exactly the union of its parts, by event id: every
  * edge message once (none lost, none twice), and nothing that no edge sent.
- * What an edge already dropped by retention, and what is still in flight,
- * is reported but explained.
+ * What an edge already dropped by retention, what the aggregate trimmed by
+ * its own retention, and what is still in flight, is reported but explained.
  */
 export function unionFindings(aggregate: AggregateScan, parts: readonly PartScan[]): Finding[] {
   const findings: Finding[] = [];
@@ -82,12 +118,27 @@ export function unionFindings(aggregate: AggregateScan, parts: readonly PartScan
     }
     const lost: IdEntry[] = [];
     const inFlight: IdEntry[] = [];
+    const removed: IdEntry[] = [];
+    const removedHere = removedByAggregate(aggregate, part.edge);
     const ids = new Set<string>();
     for (const e of part.entries) {
       ids.add(e.id);
       if (inAggregate.has(e.id)) continue;
       if (part.inFlightAbove !== undefined && e.seq > part.inFlightAbove) inFlight.push(e);
+      else if (removedHere?.covers(e)) removed.push(e);
       else lost.push(e);
+    }
+    if (removed.length > 0 && removedHere) {
+      const byRetention = aggregate.trimmed!.reasons.length > 0;
+      findings.push({
+        check: "union",
+        severity: byRetention ? "warning" : "violation",
+        ...where,
+        message:
+          `${removed.length} event(s) of edge ${part.edge}'s ${part.stream} are older than what the ${aggregate.stream} still keeps from it (${removedHere.bound}): ` +
+          (byRetention ? `trimmed by retention (${aggregate.trimmed!.reasons.join(", ")})` : "removed although no retention limit was reached (purged?)"),
+        details: { ids: show(removed.map((e) => e.id)), edgeSeqs: removed.slice(0, SHOW_IDS).map((e) => e.seq) },
+      });
     }
     if (lost.length > 0) {
       findings.push({

@@ -5,7 +5,7 @@ import type { TideEvent } from "../../events/index.ts";
 import type { AuditPlaces } from "../places.ts";
 import { artifactFindings } from "./artifacts.ts";
 import type { Finding, VerifyReport } from "./findings.ts";
-import { gapFindings, isStoreStream } from "./gaps.ts";
+import { frontTrim, gapFindings, isStoreStream } from "./gaps.ts";
 import { scanStream, streamInfos } from "./scan.ts";
 import { unionFindings, type AggregateScan, type IdEntry, type PartScan } from "./union.ts";
 
@@ -72,7 +72,11 @@ export async function verifyFleet(places: AuditPlaces, options: VerifyOptions = 
     });
     checked.schema += scan.messages;
     if (scan.invalid) findings.push(scan.invalid);
-    if (pair) aggregates.set(name, { domain: cloudDomain, stream: name, entries: scan.entries, lastSeq: scan.lastSeq });
+    if (pair) {
+      const trim = frontTrim(info, now());
+      const removedUpTo = Date.parse(info.state.messages > 0 ? info.state.first_ts : info.state.last_ts);
+      aggregates.set(name, { domain: cloudDomain, stream: name, entries: scan.entries, lastSeq: scan.lastSeq, ...(trim ? { trimmed: { removedUpToMs: removedUpTo, reasons: trim.reasons } } : {}) });
+    }
   }
 
   const parts = new Map<string, PartScan[]>(PAIRS.map((p) => [p.aggregate, []]));

@@ -91,6 +91,54 @@ describe("unionFindings", () => {
     ]);
   });
 
+  describe("when the cloud trimmed its own front", () => {
+    const byAge = { removedUpToMs: NOW - 60_000, reasons: ["max_age 3600 s"] };
+    // The cloud kept edge 1 from its seq 2 on (seq 1 trimmed), and all of edge 2.
+    const kept = cloud.filter((e) => e.id !== "1-1");
+
+    it("calls the edge's events below the oldest copy it keeps trimmed by retention, a warning", () => {
+      expect(unionFindings({ ...agg(kept), trimmed: byAge }, [part("1", edge1), part("2", edge2)])).toEqual([
+        expect.objectContaining({
+          check: "union",
+          severity: "warning",
+          message: "1 event(s) of edge 1's UPLINK are older than what the READINGS still keeps from it (edge seq < 2): trimmed by retention (max_age 3600 s)",
+          details: { ids: ["1-1"], edgeSeqs: [1] },
+        }),
+      ]);
+    });
+
+    it("still calls an event lost when a newer one of the same edge is kept (a trim only removes a prefix)", () => {
+      const gap = kept.filter((e) => e.id !== "1-3");
+      const findings = unionFindings({ ...agg(gap), trimmed: byAge }, [part("1", edge1), part("2", edge2)]);
+      expect(findings.map((f) => [f.severity, f.details?.ids])).toEqual([
+        ["warning", ["1-1"]],
+        ["violation", ["1-3"]],
+      ]);
+      expect(findings[1]!.message).toMatch(/missing \(lost\)/);
+    });
+
+    it("without a trim every missing event is lost, whatever its age", () => {
+      expect(unionFindings(agg(kept), [part("1", edge1), part("2", edge2)])).toEqual([expect.objectContaining({ severity: "violation", message: "1 event(s) of edge 1's UPLINK are missing (lost)" })]);
+    });
+
+    it("agrees with the gap check: a front no limit explains (purged) is a violation", () => {
+      expect(unionFindings({ ...agg(kept), trimmed: { ...byAge, reasons: [] } }, [part("1", edge1), part("2", edge2)])).toEqual([
+        expect.objectContaining({ severity: "violation", message: expect.stringMatching(/edge seq < 2\): removed although no retention limit was reached/) }),
+      ]);
+    });
+
+    it("keeping nothing of an edge, goes by time: stored before what the cloud removed is trimmed, after it is lost", () => {
+      const cutoff = NOW - 60_000;
+      const stamped = [reading("2", 1), reading("2", 2)].map((e, i) => ({ ...e, storedAtMs: i === 0 ? cutoff - 1 : cutoff + 1 }));
+      const onlyEdge1 = cloud.filter((e) => e.subject.startsWith("tide.reading.1."));
+      const findings = unionFindings({ ...agg(onlyEdge1), trimmed: { removedUpToMs: cutoff, reasons: ["max_bytes 1024"] } }, [part("1", edge1), part("2", stamped)]);
+      expect(findings).toEqual([
+        expect.objectContaining({ severity: "warning", message: expect.stringMatching(/^1 event\(s\) of edge 2's UPLINK .*\(stored at or before .*\): trimmed by retention \(max_bytes 1024\)/), details: { ids: ["2-1"], edgeSeqs: [1] } }),
+        expect.objectContaining({ severity: "violation", message: "1 event(s) of edge 2's UPLINK are missing (lost)", details: { ids: ["2-2"], edgeSeqs: [2] } }),
+      ]);
+    });
+  });
+
   it("cannot vouch for an edge it could not read", () => {
     expect(unionFindings(agg(cloud), [part("1", edge1), part("2", [], { unreachable: "connection refused" })])).toEqual([
       expect.objectContaining({ check: "reach", severity: "violation", domain: "edge-2" }),
