@@ -1,4 +1,6 @@
 import type { NatsConnection } from "nats";
+import { errorMessage } from "../errors.ts";
+import { silentLogger, type Logger } from "../log.ts";
 import { replayLineOf, type ReplayLine } from "../replay/index.ts";
 import { readBatches } from "../store/read-stream.ts";
 import { traceModel, type ModelLineage } from "./lineage/model.ts";
@@ -33,8 +35,16 @@ export interface AuditBundle {
   until: string;
   streams: Array<{ domain: string; stream: string; count: number; events: ReplayLine[] }>;
   lineage: { decisions: DecisionLink[]; models: ModelLineage[] };
+  /** Model versions the window names whose lineage could not be traced, and why. */
+  lineageErrors: LineageError[];
   /** Places that could not be read. */
   unreachable: Array<{ domain: string; reason: string }>;
+}
+
+/** A model version whose lineage is missing from a bundle. */
+export interface LineageError {
+  version: string;
+  message: string;
 }
 
 export interface ExportOptions {
@@ -42,11 +52,45 @@ export interface ExportOptions {
   until: Date;
   /** Receives the bundle's JSON in pieces (a stream at a time), so a big window is never one string. */
   write: (chunk: string) => Promise<void> | void;
+  /** Where lineage failures are logged (default: nowhere; they are in the bundle either way). */
+  logger?: Logger;
+}
+
+/** What an export wrote. */
+export interface ExportCounts {
+  events: number;
+  decisions: number;
+  models: number;
+  lineageErrors: number;
+}
+
+/**
+ * The lineage of each version, in version order. A version that cannot be
+ * traced (no event describes it any more, a place failed mid-read) is kept
+ * with its reason, and logged: a bundle never hides what it lacks.
+ */
+export async function modelLineages(
+  versions: Iterable<string>,
+  trace: (version: string) => Promise<ModelLineage>,
+  logger: Logger = silentLogger,
+): Promise<{ models: ModelLineage[]; errors: LineageError[] }> {
+  const models: ModelLineage[] = [];
+  const errors: LineageError[] = [];
+  for (const version of [...new Set(versions)].filter((v) => v !== "baseline").sort()) {
+    try {
+      models.push(await trace(version));
+    } catch (error) {
+      const message = errorMessage(error);
+      errors.push({ version, message });
+      logger.warn({ version, err: error }, "audit export: model lineage could not be traced");
+    }
+  }
+  return { models, errors };
 }
 
 /** Per place, every stream's events stored in [since, until], then the lineage of the decisions and models among them. */
-export async function exportBundle(places: AuditPlaces, options: ExportOptions): Promise<{ events: number; decisions: number; models: number }> {
-  const { since, until, write } = options;
+export async function exportBundle(places: AuditPlaces, options: ExportOptions): Promise<ExportCounts> {
+  const { since, until, write, logger = silentLogger } = options;
   const decisions: DecisionLink[] = [];
   const versions = new Set<string>();
   let events = 0;
@@ -91,15 +135,8 @@ export async function exportBundle(places: AuditPlaces, options: ExportOptions):
       d.activation = "rollout";
     } else d.activation = activation ? "local" : "none";
   }
-  const models: ModelLineage[] = [];
-  for (const version of [...versions].filter((v) => v !== "baseline").sort()) {
-    try {
-      models.push(await traceModel(places, version));
-    } catch {
-      // A version no event describes (it ran, but its publication is outside what the streams keep): nothing to add.
-    }
-  }
+  const { models, errors } = await modelLineages(versions, (version) => traceModel(places, version), logger);
   const unreachable = places.edges.filter((e) => !e.nc).map((e) => ({ domain: e.domain, reason: e.unreachable ?? "not connected" }));
-  await write(`],"lineage":${JSON.stringify({ decisions, models })},"unreachable":${JSON.stringify(unreachable)}}\n`);
-  return { events, decisions: decisions.length, models: models.length };
+  await write(`],"lineage":${JSON.stringify({ decisions, models })},"lineageErrors":${JSON.stringify(errors)},"unreachable":${JSON.stringify(unreachable)}}\n`);
+  return { events, decisions: decisions.length, models: models.length, lineageErrors: errors.length };
 }

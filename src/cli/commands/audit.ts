@@ -2,6 +2,7 @@ import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { UsageError } from "../../errors.ts";
 import { exportBundle, openPlaces, renderDecisionLineage, renderModelLineage, renderVerifyReport, traceDecision, traceModel, verifyFleet } from "../../audit/index.ts";
+import { createLogger } from "../../log.ts";
 import { readTopology } from "../../topology/index.ts";
 import { DIR_OPTION, dirOf, int, parse, time } from "../args.ts";
 
@@ -80,8 +81,11 @@ export async function auditCommand(argv: string[]): Promise<number> {
         const write = async (chunk: string) => {
           if (!out.write(chunk)) await once(out, "drain");
         };
-        const counts = await exportBundle(places, { since, until, write });
-        process.stderr.write(`exported ${counts.events} event(s), ${counts.decisions} decision(s), ${counts.models} model lineage(s) stored ${since.toISOString()} .. ${until.toISOString()}${values.out ? ` to ${values.out}` : ""}\n`);
+        const counts = await exportBundle(places, { since, until, write, logger: createLogger() });
+        const failed = counts.lineageErrors ? ` (${counts.lineageErrors} could not be traced: see lineageErrors)` : "";
+        process.stderr.write(
+          `exported ${counts.events} event(s), ${counts.decisions} decision(s), ${counts.models} model lineage(s)${failed} stored ${since.toISOString()} .. ${until.toISOString()}${values.out ? ` to ${values.out}` : ""}\n`,
+        );
       } finally {
         if (out !== process.stdout) await new Promise<void>((resolve) => out.end(() => resolve()));
         await places.close();
