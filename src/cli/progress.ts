@@ -49,10 +49,11 @@ export function createProgressBar(stream: ProgressStream) {
   };
 }
 
-/** `[##########--------------] 412,000/1,000,000 events  183,204/s` */
-export function renderCount(done: number, total: number, perSecond: number, unit = "events", width = BAR_WIDTH): string {
-  const filled = total > 0 ? Math.min(width, Math.round((done / total) * width)) : 0;
+/** `[##########--------------] 412,000/1,000,000 events  183,204/s`; with no total (it cannot be known), `412,000 events  183,204/s`. */
+export function renderCount(done: number, total: number | undefined, perSecond: number, unit = "events", width = BAR_WIDTH): string {
   const n = (x: number) => Math.round(x).toLocaleString("en-US");
+  if (total === undefined) return `${n(done)} ${unit}  ${n(perSecond)}/s`;
+  const filled = total > 0 ? Math.min(width, Math.round((done / total) * width)) : 0;
   return `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${n(done)}/${n(total)} ${unit}  ${n(perSecond)}/s`;
 }
 
@@ -65,7 +66,7 @@ export function createCountBar(stream: ProgressStream, unit = "events", everyMs 
   const started = now();
   let drawnAt = Number.NEGATIVE_INFINITY;
   let drawn = false;
-  const draw = (done: number, total: number) => {
+  const draw = (done: number, total: number | undefined) => {
     const seconds = (now() - started) / 1000;
     const line = renderCount(done, total, seconds > 0 ? done / seconds : 0, unit).slice(0, Math.max(20, (stream.columns || 120) - 1));
     stream.write(`\r${line}\x1b[K`);
@@ -73,7 +74,8 @@ export function createCountBar(stream: ProgressStream, unit = "events", everyMs 
   };
   return {
     enabled,
-    update(done: number, total: number): void {
+    /** `total` undefined: a count without a bar. */
+    update(done: number, total: number | undefined): void {
       if (!enabled) return;
       const t = now();
       if (t - drawnAt < everyMs) return;

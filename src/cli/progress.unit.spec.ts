@@ -42,6 +42,8 @@ describe("createCountBar", () => {
   it("draws the count and rate at most every interval on a terminal, and nothing elsewhere", async () => {
     const { createCountBar, renderCount } = await import("./progress.ts");
     expect(renderCount(250, 1000, 5000, "events", 8)).toBe("[##------] 250/1,000 events  5,000/s");
+    // A read whose end cannot be known (replay --until): the count alone.
+    expect(renderCount(250, undefined, 5000, "events", 8)).toBe("250 events  5,000/s");
     let t = 0;
     const chunks: string[] = [];
     const bar = createCountBar({ isTTY: true, columns: 200, write: (c: string) => chunks.push(c) }, "events", 100, () => t);

@@ -29,10 +29,34 @@ export function replayLineOf(m: JsMsg): ReplayLine {
   };
 }
 
-/** How far a replay has got: messages read, and how many the read expects in all (from the consumer's pending count). */
+/** How far a replay has got: messages read, and how many it reads in all when that can be known in advance. */
 export interface ReplayProgress {
   read: number;
-  total: number;
+  /** Undefined when it cannot be known: a time bound (`until`) inside the stream, or a sequence bound with a subject filter. */
+  total?: number;
+}
+
+/** The stream's end when the replay began (bounds past it cut nothing). */
+export interface StreamEnd {
+  lastSeq: number;
+  /** When the last message was stored (epoch ms). */
+  lastStoredAtMs: number;
+}
+
+/**
+ * How many messages a read takes in all, seen after its latest message (its
+ * sequence and the consumer's pending count: matching messages after it, up
+ * to the stream's end now). A sequence bound cuts the pending count exactly
+ * when every message counts (no subject filter); a time bound inside the
+ * stream cannot be turned into a count without reading, so then there is no total.
+ */
+export function replayTotal(read: number, last: { seq: number; pending: number }, bounds: Pick<ReadOptions, "subject" | "toSeq" | "until">, end: StreamEnd): number | undefined {
+  if (bounds.until !== undefined && bounds.until.getTime() < end.lastStoredAtMs) return undefined;
+  const cutBySeq = bounds.toSeq !== undefined && bounds.toSeq < end.lastSeq;
+  if (cutBySeq && bounds.subject !== undefined) return undefined;
+  // Messages stored since the read began are not read; sequences bound what is left either way.
+  const left = Math.min(last.pending, Math.max(0, (cutBySeq ? bounds.toSeq! : end.lastSeq) - last.seq));
+  return read + left;
 }
 
 export interface ReplayOptions extends ReadOptions {
@@ -46,16 +70,22 @@ export interface ReplayOptions extends ReadOptions {
  * messages are yielded too (`valid: false`): a replay shows what is stored.
  */
 export async function* replayLines(nc: NatsConnection, options: ReplayOptions): AsyncGenerator<ReplayLine[]> {
-  const { onProgress } = options;
+  const { onProgress, stream, domain } = options;
+  let end: StreamEnd | undefined;
+  if (onProgress) {
+    const jsm = await nc.jetstreamManager(domain ? { domain } : {});
+    const { state } = await jsm.streams.info(stream);
+    end = { lastSeq: state.last_seq, lastStoredAtMs: Date.parse(state.last_ts) };
+  }
   let read = 0;
   for await (const batch of readBatches(nc, options)) {
     const lines = new Array<ReplayLine>(batch.length);
     for (let i = 0; i < batch.length; i++) lines[i] = replayLineOf(batch[i]!);
     read += batch.length;
-    if (onProgress) {
-      const last = batch[batch.length - 1]!;
-      const bySeq = options.toSeq === undefined ? Number.POSITIVE_INFINITY : Math.max(0, options.toSeq - last.seq);
-      onProgress({ read, total: read + Math.min(last.info.pending, bySeq) });
+    if (onProgress && end) {
+      const info = batch[batch.length - 1]!.info;
+      const total = replayTotal(read, { seq: info.streamSequence, pending: info.pending }, options, end);
+      onProgress(total === undefined ? { read } : { read, total });
     }
     yield lines;
   }

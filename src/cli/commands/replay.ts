@@ -1,5 +1,5 @@
 import { CLOUD_DOMAIN } from "../../ids.ts";
-import { UsageError } from "../../errors.ts";
+import { UsageError, errorMessage } from "../../errors.ts";
 import { formatReplayLine, replayHeader, replayLines, REPLAY_FORMATS, type ReplayFormat } from "../../replay/index.ts";
 import { addressOf, connectTo, readTopology } from "../../topology/index.ts";
 import { findStream } from "../../../streams/index.ts";
@@ -75,16 +75,18 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const { domain } = addressOf(topology, place);
   const nc = await connectTo(topology, place, { maxReconnectAttempts: 0 });
   const out = process.stdout;
-  // A reader that went away (`| head`) ends the replay; it is not an error.
+  // A reader that went away (`| head`) ends the replay; it is not an error. Any other
+  // write error (a full disk, EIO) ends it too, and fails the command the usual way.
   let gone = false;
+  let failed: Error | undefined;
   const onError = (error: NodeJS.ErrnoException) => {
-    if (error.code !== "EPIPE") throw error;
-    gone = true;
+    if (error.code === "EPIPE") gone = true;
+    else failed ??= error;
   };
   out.on("error", onError);
   const bar = createCountBar(process.stderr);
   let count = 0;
-  let total = 0;
+  let total: number | undefined;
   try {
     const header = replayHeader(format);
     if (header) out.write(header);
@@ -101,18 +103,21 @@ export async function replayCommand(argv: string[]): Promise<number> {
         bar.update(p.read, p.total);
       },
     })) {
+      if (gone || failed) break;
       let chunk = "";
       for (const line of lines) chunk += formatReplayLine(line, format);
       count += lines.length;
       // Respect backpressure: a slow reader slows the replay instead of filling memory.
-      if (!out.write(chunk) && !gone) await writable(out);
-      if (gone) break;
+      if (!out.write(chunk) && !gone && !failed) await writable(out);
+      if (gone || failed) break;
     }
   } finally {
-    bar.end(count, Math.max(count, total));
-    out.off("error", onError);
+    // A reader that left early leaves the total unknown: show what was read.
+    bar.end(count, gone || failed ? Math.max(count, total ?? count) : count);
     await nc.close();
+    out.off("error", onError);
   }
+  if (failed) throw new Error(`cannot write the replay to stdout: ${errorMessage(failed)}`, { cause: failed });
   if (format === "table") process.stderr.write(`${count} event(s) from ${domain} ${stream}\n`);
   return 0;
 }
