@@ -59,6 +59,8 @@ export const rolloutPlanned = defineEvent(
     stages: z.array(z.object({ name: z.string().min(1), edges: z.array(EdgeId).min(1) })).min(1),
     criteria: RolloutCriteria,
     artifact: RolloutArtifact,
+    /** Target edges left out of the plan because NODES says they are lost (optional: older plans have none). */
+    skipped: z.array(z.object({ edge: EdgeId, reason: z.string().min(1) })).optional(),
   }),
 );
 

@@ -10,7 +10,7 @@ import { startControlFeed, type ControlFeed } from "../store/control-feed.ts";
 import { createSerialRounds } from "../control/serial-rounds.ts";
 import { decide } from "./decide.ts";
 import { evolve, initialState } from "./evolve.ts";
-import { DEFAULT_CRITERIA, type Decision, type RolloutConfig, type RolloutState } from "./types.ts";
+import { DEFAULT_CRITERIA, type Decision, type Folded, type RolloutConfig, type RolloutState } from "./types.ts";
 
 export interface RolloutControllerOptions {
   nc: NatsConnection;
@@ -21,7 +21,11 @@ export interface RolloutControllerOptions {
   id?: string;
   /** Rounds at least this often (timeouts), and at once after a relevant event (default 500 ms). */
   tickMs?: number;
+  /** Run rounds by itself (default true); false: only when `round()` is called (tests). */
+  autoRun?: boolean;
 }
+
+const FOLLOWED: ReadonlyArray<Folded["stream"]> = ["ROLLOUTS", "MODELS", "NODES"];
 
 const POKES = new Set<string>([
   "tide.rollout.requested.v1",
@@ -39,15 +43,16 @@ const POKES = new Set<string>([
 
 /**
  * The rollout controller: an event-sourced process manager. Its whole state
- * is folded from ROLLOUTS and MODELS (published models, edges' activation and
- * observation reports), from the first event, so a controller restarted
- * mid-rollout carries on where the streams say it is. Each decision is
+ * is folded from ROLLOUTS, MODELS (published models, edges' activation and
+ * observation reports) and NODES (which edges are lost, left out of new
+ * plans), from the first event, so a controller restarted mid-rollout carries
+ * on where the streams say it is. Each decision is
  * appended on the rollout's subject expecting its last sequence: when another
  * replica decided first, the append fails and this one decides again on the
  * newer state, so two replicas never both decide.
  */
 export function createRolloutController(options: RolloutControllerOptions) {
-  const { nc, logger = silentLogger, tickMs = 500 } = options;
+  const { nc, logger = silentLogger, tickMs = 500, autoRun = true } = options;
   const config: RolloutConfig = { criteria: DEFAULT_CRITERIA, auto: "off", canaries: 1, ...options.config };
   const id = options.id ?? `rollout-controller-${randomBytes(3).toString("hex")}`;
   const log = logger.child({ component: "rollout-controller", controller: id });
@@ -93,7 +98,7 @@ export function createRolloutController(options: RolloutControllerOptions) {
       stats.errors++;
       log.error({ err: errorMessage(error) }, "rollout round failed");
     },
-    repeat: () => ready,
+    repeat: () => ready && autoRun,
   });
   const round = rounds.round;
 
@@ -102,22 +107,24 @@ export function createRolloutController(options: RolloutControllerOptions) {
     config,
     stats,
     state: (): RolloutState => state,
-    /** Rebuild the state from ROLLOUTS and MODELS; once caught up, decide on every relevant event and every tick. */
+    /** Rebuild the state from ROLLOUTS, MODELS and NODES; once caught up, decide on every relevant event and every tick (with autoRun). */
     async start(): Promise<void> {
       feed = startControlFeed({
         nc,
-        streams: ["ROLLOUTS", "MODELS"],
+        streams: FOLLOWED,
         logger: log,
         onEvent: ({ event, seq, storedAt, subject }, stream) => {
-          state = evolve(state, { stream: stream === "ROLLOUTS" ? "ROLLOUTS" : "MODELS", seq, storedAt, subject, event });
-          if (ready && POKES.has(event.type)) void round();
+          state = evolve(state, { stream: stream as Folded["stream"], seq, storedAt, subject, event });
+          if (ready && autoRun && POKES.has(event.type)) void round();
         },
       });
       await feed.caughtUp;
       ready = true;
-      log.info({ rollouts: state.rollouts.size, published: state.published.size }, "rollout controller caught up");
-      timer = setInterval(() => void round(), tickMs);
-      void round();
+      log.info({ rollouts: state.rollouts.size, published: state.published.size, edgesLost: [...state.liveness.values()].filter((l) => l.lost).length }, "rollout controller caught up");
+      if (autoRun) {
+        timer = setInterval(() => void round(), tickMs);
+        void round();
+      }
     },
     round,
     async stop(): Promise<void> {

@@ -63,7 +63,11 @@ function decideStage(r: Rollout, now: number): Decision | undefined {
  * The rollout controller's decider: from the folded streams and the time, the
  * events to append next (at most one per rollout; the next round sees it).
  * Requests are served one rollout at a time, in request order: a request
- * waits while another rollout is planned or running.
+ * waits while another rollout is planned or running, and a round plans at
+ * most one, the oldest request still waiting. Never a younger one in the
+ * same round as an older one's rejection: appends are checked per rollout
+ * only, so if that rejection lost its race (another replica planned the older
+ * request), the younger plan would still be stored and two would run.
  */
 export function decide(state: RolloutState, now: number, config: RolloutConfig): Decision[] {
   const decisions: Decision[] = [];
@@ -81,17 +85,18 @@ export function decide(state: RolloutState, now: number, config: RolloutConfig):
       }
     }
   }
+  let olderWaiting = false;
   for (const id of state.order) {
     const r = state.rollouts.get(id)!;
     if (r.status !== "requested" || !r.request) continue;
     const planned = planRollout(state, r, config);
     if (!planned.success) {
       decisions.push({ rolloutId: id, expectedSeq: r.lastSeq, event: { type: "tide.rollout.rejected.v1", data: { rolloutId: id, version: r.version, reason: planned.reason } } });
-      continue;
+    } else if (!busy && !olderWaiting) {
+      busy = true;
+      decisions.push({ rolloutId: id, expectedSeq: r.lastSeq, event: { type: "tide.rollout.planned.v1", data: planned.plan } });
     }
-    if (busy) continue;
-    busy = true;
-    decisions.push({ rolloutId: id, expectedSeq: r.lastSeq, event: { type: "tide.rollout.planned.v1", data: planned.plan } });
+    olderWaiting = true;
   }
   const newest = state.newest;
   if (config.auto !== "off" && newest && !busy && ![...state.rollouts.values()].some((r) => r.version === newest.version || r.status === "requested")) {

@@ -14,7 +14,7 @@ function given(...events: Array<{ type: string; data: unknown; at?: number }>): 
   const state = initialState();
   events.forEach((e, i) => {
     const time = new Date(e.at ?? T0).toISOString();
-    const stream = e.type.startsWith("tide.rollout.") ? "ROLLOUTS" : "MODELS";
+    const stream = e.type.startsWith("tide.rollout.") ? "ROLLOUTS" : e.type.startsWith("tide.node.") ? "NODES" : "MODELS";
     evolve(state, { stream, seq: i + 1, subject: "s", storedAt: time, event: { type: e.type, data: e.data, metadata: { id: `e${i}`, source: "test", time } } as TideEvent });
   });
   return state;
@@ -28,6 +28,12 @@ const requested = (rolloutId: string, version: string, strategy: "all" | "canary
   type: "tide.rollout.requested.v1",
   data: { rolloutId, version, strategy, requestedBy: "test", ...extra },
 });
+const registered = (edge: string) => ({
+  type: "tide.node.registered.v1",
+  data: { node: `edge-${edge}`, kind: "edge", edge, resources: { cpus: 1, memoryMb: 512 }, kinds: [], heartbeatMs: 1000 },
+});
+const heartbeat = (edge: string) => ({ type: "tide.node.heartbeat.v1", data: { node: `edge-${edge}`, cpuLoad: 0, memoryMb: 100, freeMemoryMb: 100, queueDepth: 0 } });
+const lost = (edge: string, at = T0) => ({ type: "tide.node.lost.v1", at, data: { node: `edge-${edge}`, lastSeen: new Date(at - 5000).toISOString(), missedHeartbeats: 4 } });
 const types = (decisions: Decision[]) => decisions.map((d) => `${d.rolloutId}:${d.event.type.replace(/^tide\.rollout\.|\.v1$/g, "")}`);
 
 /** Replays the decider's own decisions until it has nothing more to say (no edge reports arrive). */
@@ -94,6 +100,56 @@ describe("rollout decider", () => {
     expect(request).toMatchObject({ rolloutId: "auto-m2", expectedSeq: 0, event: { data: { version: "m2", strategy: "canary", requestedBy: "auto-rollout policy" } } });
     const busy = planAndStart(given(published("m1"), requested("r1", "m1"), published("m2")));
     expect(types(decide(busy, T0, auto))).toEqual([]);
+  });
+});
+
+describe("rollout decider: lost edges (NODES)", () => {
+  it("leaves an edge NODES says is lost out of the plan, and says so in it", () => {
+    const state = given(registered("a"), registered("b"), registered("c"), heartbeat("a"), lost("a"), published("m2"), requested("r1", "m2"));
+    const [plan] = decide(state, T0, config);
+    expect(plan!.event).toMatchObject({
+      type: "tide.rollout.planned.v1",
+      data: { stages: [{ name: "canary", edges: ["b"] }, { name: "rest", edges: ["c"] }], skipped: [{ edge: "a", reason: expect.stringMatching(/^node edge-a lost at .*4 heartbeats missed/) }] },
+    });
+  });
+
+  it("plans an edge that came back (registered or beat again after its loss), and one NODES never heard of", () => {
+    const state = given(registered("a"), registered("b"), lost("a"), lost("b"), heartbeat("a"), registered("b"), published("m2"), requested("r1", "m2", "all"));
+    const [plan] = decide(state, T0, config);
+    expect(plan!.event).toMatchObject({ type: "tide.rollout.planned.v1", data: { stages: [{ name: "all", edges: ["a", "b", "c"] }] } });
+    expect((plan!.event.data as { skipped?: unknown }).skipped).toBeUndefined();
+  });
+
+  it("rejects a request whose every target edge is lost", () => {
+    const state = given(registered("b"), lost("b"), published("m2"), requested("r1", "m2", "all", { edges: ["b"] }));
+    expect(decide(state, T0, config)[0]!.event).toMatchObject({ type: "tide.rollout.rejected.v1", data: { reason: expect.stringMatching(/^every target edge is lost: b \(node edge-b lost/) } });
+  });
+
+  it("an edge lost mid-rollout is left to the stage timeout", () => {
+    const state = planAndStart(given(registered("a"), published("m2"), requested("r1", "m2")));
+    evolve(state, { stream: "NODES", seq: 60, subject: "s", storedAt: "", event: { ...lost("a"), metadata: { id: "l", source: "m", time: new Date(T0).toISOString() } } as TideEvent });
+    expect(decide(state, T0 + 30_000, config)).toEqual([]);
+    expect(decide(state, T0 + 61_000, config)[0]!.event).toMatchObject({ type: "tide.rollout.rolled_back.v1", data: { reason: "stage canary timed out after 61 s: a not activated" } });
+  });
+});
+
+describe("rollout decider: one rollout at a time, across replicas", () => {
+  it("plans only the oldest waiting request: never a younger one in the round that rejects an older one", () => {
+    // This replica has not read m1's publication yet; another one that has may be planning r1 right now.
+    const state = given(published("m2"), requested("r1", "m1"), requested("r2", "m2"));
+    expect(types(decide(state, T0, config))).toEqual(["r1:rejected"]);
+    planAndStart(state);
+    expect(state.rollouts.get("r1")!.status).toBe("rejected");
+    expect(state.rollouts.get("r2")!.status).toBe("running");
+  });
+
+  it("plans nothing while a rollout runs, yet rejects what can never be planned", () => {
+    const state = planAndStart(given(published("m2"), published("m3"), requested("r1", "m2")));
+    for (const [i, e] of [requested("r2", "m3"), requested("r3", "m9")].entries()) {
+      evolve(state, { stream: "ROLLOUTS", seq: 200 + i, subject: "s", storedAt: "", event: { ...e, metadata: { id: `q${i}`, source: "t", time: new Date(T0).toISOString() } } as TideEvent });
+    }
+    expect(state.rollouts.get("r1")!.status).toBe("running");
+    expect(types(decide(state, T0, config))).toEqual(["r3:rejected"]);
   });
 });
 

@@ -1,7 +1,9 @@
+import { isNodeEvent } from "../nodes/liveness.ts";
+import { evolveLiveness } from "./liveness.ts";
 import type { EdgeProgress, Folded, Rollout, RolloutState } from "./types.ts";
 
 export function initialState(): RolloutState {
-  return { rollouts: new Map(), order: [], published: new Map(), edgeVersions: new Map(), reports: new Map() };
+  return { rollouts: new Map(), order: [], published: new Map(), edgeVersions: new Map(), reports: new Map(), liveness: new Map(), nodeEdges: new Map() };
 }
 
 function rolloutOf(state: RolloutState, rolloutId: string, version: string, at: string): Rollout {
@@ -29,12 +31,13 @@ function progressOf(state: RolloutState, rolloutId: string, edge: string): EdgeP
 }
 
 /**
- * Folds one ROLLOUTS or MODELS event into the state (in place: the state is
- * the controller's own and rebuilt from the streams on every start). Events
- * of other types are ignored.
+ * Folds one ROLLOUTS, MODELS or NODES event into the state (in place: the
+ * state is the controller's own and rebuilt from the streams on every start).
+ * Events of other types are ignored.
  */
 export function evolve(state: RolloutState, folded: Folded): RolloutState {
   const { event, seq, storedAt } = folded;
+  if (folded.stream === "NODES") return isNodeEvent(event) ? evolveLiveness(state, event) : state;
   const at = event.metadata.time;
   if (folded.stream === "ROLLOUTS" && "rolloutId" in event.data) {
     // Any event on the rollout's subject moves what the next decision must expect.

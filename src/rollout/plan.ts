@@ -1,4 +1,5 @@
 import type { EventData } from "../events/catalogue.ts";
+import { lostReason } from "./liveness.ts";
 import type { Rollout, RolloutConfig, RolloutState } from "./types.ts";
 
 type Plan = EventData<"tide.rollout.planned.v1">;
@@ -9,7 +10,11 @@ export type PlanResult = { success: true; plan: Plan } | { success: false; reaso
 /**
  * Turns a request into stages: `all` is one stage of every target edge;
  * `canary` is the first `canaries` edges, then the rest (one stage). The
- * target edges are the request's, else the fleet's, in the fleet's order.
+ * target edges are the request's, else the fleet's, in the fleet's order,
+ * less those NODES says are lost: a permanently dead edge would otherwise time
+ * out every stage it is in and roll back every fleet-wide rollout. They are
+ * named in the plan's `skipped`. Only a `node.lost` counts: an edge that is
+ * merely quiet, or goes away mid-rollout, is left to the stage timeout.
  */
 export function planRollout(state: RolloutState, rollout: Rollout, config: RolloutConfig): PlanResult {
   const request = rollout.request;
@@ -19,8 +24,14 @@ export function planRollout(state: RolloutState, rollout: Rollout, config: Rollo
   const fleet = new Set(config.edges);
   const unknown = (request.edges ?? []).filter((e) => !fleet.has(e));
   if (unknown.length > 0) return { success: false, reason: `unknown edge(s): ${unknown.join(", ")}; the fleet is ${config.edges.join(", ") || "empty"}` };
-  const targets = request.edges ? config.edges.filter((e) => request.edges!.includes(e)) : [...config.edges];
-  if (targets.length === 0) return { success: false, reason: "the fleet has no edges to roll out to" };
+  const wanted = request.edges ? config.edges.filter((e) => request.edges!.includes(e)) : [...config.edges];
+  if (wanted.length === 0) return { success: false, reason: "the fleet has no edges to roll out to" };
+  const skipped = wanted.flatMap((edge) => {
+    const reason = lostReason(state, edge);
+    return reason ? [{ edge, reason }] : [];
+  });
+  const targets = wanted.filter((e) => !skipped.some((s) => s.edge === e));
+  if (targets.length === 0) return { success: false, reason: `every target edge is lost: ${skipped.map((s) => `${s.edge} (${s.reason})`).join("; ")}` };
 
   const canaries = Math.min(request.canaries ?? config.canaries, targets.length);
   const stages =
@@ -41,6 +52,7 @@ export function planRollout(state: RolloutState, rollout: Rollout, config: Rollo
       stages,
       criteria: { ...config.criteria, ...request.criteria },
       artifact: published.artifact,
+      ...(skipped.length ? { skipped } : {}),
     },
   };
 }

@@ -63,6 +63,12 @@ export interface PublishedModel {
   seq: number;
 }
 
+/** An edge as NODES last described it: lost after `node.lost`, live again after a registration or heartbeat. */
+export interface EdgeLiveness {
+  node: string;
+  lost?: { at: string; lastSeen: string; missedHeartbeats: number };
+}
+
 export interface RolloutState {
   rollouts: Map<string, Rollout>;
   /** Rollout ids in request order. */
@@ -74,11 +80,15 @@ export interface RolloutState {
   edgeVersions: Map<string, string>;
   /** Edges' reports by rollout id (a rollout's `edges` is its entry). */
   reports: Map<string, Map<string, EdgeProgress>>;
+  /** Edges' liveness from NODES, by edge id (only the controller folds NODES). */
+  liveness: Map<string, EdgeLiveness>;
+  /** Which edge each edge node registered for (`node.heartbeat` and `node.lost` name only the node). */
+  nodeEdges: Map<string, string>;
 }
 
 /** An event as the controller folds it: where it was stored, and when. */
 export interface Folded {
-  stream: "ROLLOUTS" | "MODELS";
+  stream: "ROLLOUTS" | "MODELS" | "NODES";
   seq: number;
   subject: string;
   storedAt: string;

@@ -126,7 +126,7 @@ export function describe(event: TideEvent): string {
     case "tide.rollout.rejected.v1":
       return `rejected: ${event.data.reason}`;
     case "tide.rollout.planned.v1":
-      return `planned ${event.data.version}${event.data.previousVersion ? ` (replacing ${event.data.previousVersion})` : ""}: ${event.data.stages.map((s) => `${s.name} [${s.edges.join(", ")}]`).join(" → ")}`;
+      return `planned ${event.data.version}${event.data.previousVersion ? ` (replacing ${event.data.previousVersion})` : ""}: ${event.data.stages.map((s) => `${s.name} [${s.edges.join(", ")}]`).join(" → ")}${(event.data.skipped ?? []).map((s) => `\n  skipped ${s.edge}: ${s.reason}`).join("")}`;
     case "tide.rollout.stage.started.v1":
       return `stage ${event.data.name} started on ${event.data.edges.join(", ")}`;
     case "tide.rollout.stage.completed.v1":
@@ -161,6 +161,7 @@ export function rolloutLines(r: Rollout): string[] {
       lines.push(`  ${stage.name.padEnd(7)} ${edge.padEnd(10)} ${state}`);
     }
   }
+  for (const { edge, reason } of r.plan?.skipped ?? []) lines.push(`  ${"skipped".padEnd(7)} ${edge.padEnd(10)} ${reason}`);
   return lines;
 }
 
@@ -194,6 +195,7 @@ function toJson(r: Rollout) {
     status: r.status,
     stage: r.stage,
     stages: r.plan?.stages ?? [],
+    skipped: r.plan?.skipped ?? [],
     previousVersion: r.plan?.previousVersion ?? null,
     outcome: r.outcome ?? null,
     edges: Object.fromEntries(r.edges),
