@@ -9,7 +9,8 @@ import { CLOUD_DOMAIN, EdgeId, EntityId } from "../ids.ts";
 import { appendToStream } from "../store/append-to-stream.ts";
 import { readStream } from "../store/read-stream.ts";
 import { evolve, initialState } from "./evolve.ts";
-import type { Rollout, RolloutState } from "./types.ts";
+import { decideRollback, retryOnConflict, type RollbackCommand, type RollbackResult } from "./rollback.ts";
+import type { RolloutState } from "./types.ts";
 import { z } from "zod";
 
 /** A rollout request as the CLI and `POST /rollouts` take it. */
@@ -67,48 +68,24 @@ export async function requestRollout(nc: NatsConnection, input: RolloutRequest, 
   return { rolloutId, seq: ack.seq };
 }
 
-/** The rollout a manual rollback means: the one named, else the newest that put a version on edges. */
-export function rollbackTarget(state: RolloutState, rolloutId?: string): Rollout {
-  if (rolloutId) {
-    const r = state.rollouts.get(rolloutId);
-    if (!r) throw new NotFoundError(`no rollout ${rolloutId}`);
-    return r;
-  }
-  for (let i = state.order.length - 1; i >= 0; i--) {
-    const r = state.rollouts.get(state.order[i]!)!;
-    if (r.status === "running" || r.status === "planned" || r.status === "completed") return r;
-  }
-  throw new NotFoundError("no rollout to roll back (none is running or completed)");
-}
+/** Manual rollbacks that lose a race with a controller's decision are decided again on the newer state, this many times in all. */
+const ROLLBACK_ATTEMPTS = 5;
 
 /**
  * `tide rollout rollback [ROLLOUT]`: appends `rollout.rolled_back` (manual)
+ * for the newest planned rollout (see `decideRollback` for what is refused),
  * expecting the rollout's last sequence, so it cannot cross a controller's
- * decision unseen; the edges that activated it return to the version they ran
- * before. A completed rollout can be rolled back too.
+ * decision unseen; when it loses that race it reads and decides again. The
+ * edges that activated the rollout return to the version they ran before. A
+ * completed rollout can be rolled back too.
  */
-export async function requestRollback(nc: NatsConnection, options: { rolloutId?: string; reason?: string; requestedBy: string }): Promise<{ rolloutId: string; version: string; toVersion?: string }> {
-  const state = await readRolloutState(nc);
-  const r = rollbackTarget(state, options.rolloutId);
-  if (r.status === "rolled_back") throw new ValidationError(`rollout ${r.rolloutId} is already rolled back (${r.outcome?.reason ?? ""})`);
-  if (r.status === "rejected") throw new ValidationError(`rollout ${r.rolloutId} was rejected: nothing to roll back`);
-  if (r.status === "requested") throw new ValidationError(`rollout ${r.rolloutId} is not planned yet: nothing to roll back`);
-  const toVersion = r.plan?.previousVersion;
-  const event = createEvent(
-    {
-      type: "tide.rollout.rolled_back.v1",
-      data: {
-        rolloutId: r.rolloutId,
-        version: r.version,
-        ...(toVersion ? { toVersion } : {}),
-        reason: options.reason ?? `manual rollback by ${options.requestedBy}`,
-        trigger: "manual",
-        ...(r.stage >= 0 ? { stage: r.stage } : {}),
-        requestedBy: options.requestedBy,
-      },
-    },
-    { source: `tide://cloud/${options.requestedBy}` },
-  );
-  await appendToStream(nc.jetstream({ domain: CLOUD_DOMAIN }), subjects.rollout(r.rolloutId), event, { expectedLastSubjectSequence: r.lastSeq });
-  return { rolloutId: r.rolloutId, version: r.version, ...(toVersion ? { toVersion } : {}) };
+export async function requestRollback(nc: NatsConnection, command: RollbackCommand): Promise<RollbackResult> {
+  const js = nc.jetstream({ domain: CLOUD_DOMAIN });
+  return retryOnConflict(ROLLBACK_ATTEMPTS, async () => {
+    const decided = decideRollback(await readRolloutState(nc), command);
+    if (!decided.success) throw decided.reason === "NOT_FOUND" ? new NotFoundError(decided.message) : new ValidationError(decided.message);
+    const event = createEvent(decided.event, { source: `tide://cloud/${command.requestedBy}` });
+    await appendToStream(js, subjects.rollout(decided.rolloutId), event, { expectedLastSubjectSequence: decided.expectedSeq });
+    return decided.result;
+  });
 }
