@@ -18,6 +18,7 @@ import { ActivationError } from "../inference/model-slots.ts";
 import { loadModelFromBytes, readObjectStoreArtifact } from "../inference/model-source.ts";
 import type { CachedModel, ModelCache } from "./model-cache.ts";
 import type { Scorecard } from "./scorecard.ts";
+import { swapIn } from "./swap-in.ts";
 
 export interface RolloutAgentOptions {
   nc: NatsConnection;
@@ -94,12 +95,10 @@ export function startRolloutAgent(options: RolloutAgentOptions) {
     const model: CachedModel = { version: r.version, sha256: artifact.sha256, size: artifact.size, rolloutId: r.rolloutId };
     const before = cache.state().active;
     const previousVersion = engine.activeVersion();
-    let loaded: LoadedModel;
     try {
       const bytes = await artifactBytes(r, model);
-      loaded = await loadVerified(r, model, bytes);
-      cache.store(model, bytes);
-      engine.activate(loaded);
+      // A failed warm-up (or copy) disposes the loaded model: it is ours until the engine takes it.
+      swapIn(engine, await loadVerified(r, model, bytes), () => cache.store(model, bytes));
     } catch (error) {
       if (!isPermanent(error)) throw error;
       const reason = errorMessage(error);
@@ -125,7 +124,7 @@ export function startRolloutAgent(options: RolloutAgentOptions) {
     } else if (previous) {
       const bytes = cache.read(previous);
       if (!bytes) throw new NotFoundError(`no local copy of ${previous.version} to roll back to`);
-      engine.activate(await loadModelFromBytes(tf, `local copy of ${previous.version}`, bytes, previous));
+      swapIn(engine, await loadModelFromBytes(tf, `local copy of ${previous.version}`, bytes, previous));
     } else {
       engine.deactivate();
     }
@@ -235,7 +234,7 @@ export function startRolloutAgent(options: RolloutAgentOptions) {
       const bytes = cache.read(model);
       try {
         if (!bytes) throw new NotFoundError(`no local copy of model ${model.version}`);
-        engine.activate(await loadModelFromBytes(tf, `local copy of ${model.version}`, bytes, model));
+        swapIn(engine, await loadModelFromBytes(tf, `local copy of ${model.version}`, bytes, model));
       } catch (error) {
         log.error({ version: model.version, err: errorMessage(error) }, "cannot restore a model from its local copy");
         continue;
