@@ -22,12 +22,14 @@ export type ReplayFormat = (typeof ReplayFormat)[keyof typeof ReplayFormat];
 export const REPLAY_FORMATS = Object.values(ReplayFormat);
 
 const DATA_WIDTH = 100;
+/** Event ids are UUID-shaped: the id a person copies into `tide audit decision`. */
+const ID_WIDTH = 36;
 
 /** The header line of a format (none for JSON lines). */
 export function replayHeader(format: ReplayFormat): string {
   switch (format) {
     case "table":
-      return `${"SEQ".padStart(8)}  ${"STORED AT".padEnd(24)}  ${"SUBJECT".padEnd(36)}  ${"TYPE".padEnd(32)}  DATA\n`;
+      return `${"SEQ".padStart(8)}  ${"STORED AT".padEnd(24)}  ${"SUBJECT".padEnd(36)}  ${"TYPE".padEnd(32)}  ${"ID".padEnd(ID_WIDTH)}  DATA\n`;
     case "csv":
       return "seq,stored_at,subject,type,id,valid,data\n";
     case "json":
@@ -54,7 +56,7 @@ export function formatReplayLine(line: ReplayLine, format: ReplayFormat): string
     case "table": {
       const data = JSON.stringify(line.data) ?? "";
       const shown = data.length > DATA_WIDTH ? data.slice(0, DATA_WIDTH - 3) + "..." : data;
-      return `${String(line.seq).padStart(8)}  ${line.storedAt.padEnd(24)}  ${line.subject.padEnd(36)}  ${(line.valid ? line.type : `INVALID ${line.error}`).padEnd(32)}  ${shown}\n`;
+      return `${String(line.seq).padStart(8)}  ${line.storedAt.padEnd(24)}  ${line.subject.padEnd(36)}  ${(line.valid ? line.type : `INVALID ${line.error}`).padEnd(32)}  ${(line.id || "-").padEnd(ID_WIDTH)}  ${shown}\n`;
     }
     default:
       return assertNever(format);

@@ -17,6 +17,13 @@ describe("replay formats", () => {
     expect(formatReplayLine(bad, "csv")).toBe("7,2026-11-25T10:00:00.000Z,tide.reading.1.d1.up,INVALID tide.nope.v1,abc,false,not json\n");
   });
 
+  it("the table shows each event's id (what `tide audit decision` takes)", () => {
+    expect(replayHeader("table")).toMatch(/ TYPE +ID +DATA\n$/);
+    const id = "0190f6c2-3b8e-7d41-9c2a-5e6f7a8b9c0d";
+    expect(formatReplayLine({ ...line, id }, "table")).toMatch(new RegExp(`tide\\.reading\\.recorded\\.v1 +${id}  \\{"device":"d1"`));
+    expect(formatReplayLine({ ...line, id: "", valid: false, error: "schema" }, "table")).toMatch(/INVALID schema +- +/);
+  });
+
   it("the table cuts long data", () => {
     const long = { ...line, data: { text: "x".repeat(300) } };
     const row = formatReplayLine(long, "table");
