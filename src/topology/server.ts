@@ -15,11 +15,40 @@ export interface ServerSpec {
   env?: Record<string, string>;
 }
 
+// Servers run detached (their own session and process group): a terminal's Ctrl-C or hangup goes to this
+// process only, which stops them in order (edges first, after the services) instead of racing that stop.
+// In exchange this process must end them itself whenever it ends.
 const children = new Set<ChildProcess>();
 process.once("exit", () => {
   // Never leave a server behind when this process dies on an unhandled error.
   for (const child of children) child.kill("SIGKILL");
 });
+
+/** Signals whose default action ends this process without the "exit" event. */
+const FATAL_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/**
+ * While servers run: a fatal signal that nothing else in this process
+ * handles (a command without an ordered stop, a closed terminal) first stops
+ * the servers, then takes its default action. A process that handles the
+ * signal itself (tide up, tide demo) keeps that to itself.
+ */
+function onFatalSignal(signal: NodeJS.Signals): void {
+  if (process.listenerCount(signal) > 1) return;
+  for (const child of children) child.kill("SIGTERM");
+  for (const s of FATAL_SIGNALS) process.off(s, onFatalSignal);
+  process.kill(process.pid, signal);
+}
+
+function track(child: ChildProcess): void {
+  if (children.size === 0) for (const s of FATAL_SIGNALS) process.on(s, onFatalSignal);
+  children.add(child);
+}
+
+function untrack(child: ChildProcess): void {
+  children.delete(child);
+  if (children.size === 0) for (const s of FATAL_SIGNALS) process.off(s, onFatalSignal);
+}
 
 function tail(path: string, lines = 15): string {
   try {
@@ -67,13 +96,14 @@ export class NatsServerProcess {
     const child = spawn(bin, ["-c", this.spec.configPath], {
       env: { ...process.env, ...this.spec.env },
       stdio: ["ignore", log, log],
+      detached: true,
     });
     closeSync(log);
-    children.add(child);
+    track(child);
     this.child = child;
     this.exited = new Promise((resolve) =>
       child.once("exit", (code, signal) => {
-        children.delete(child);
+        untrack(child);
         this.logger?.debug({ server: this.spec.name, code, signal }, "nats-server exited");
         resolve();
       }),
