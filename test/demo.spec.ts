@@ -2,6 +2,7 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { DemoSummary } from "../src/demo/run.ts";
+import type { RolloutStageStatus } from "../src/demo/status.ts";
 import { startDemo } from "./demo-support.ts";
 import { tempDir } from "./harness.ts";
 
@@ -30,8 +31,13 @@ describe("tide demo --duration (npm start, bounded)", () => {
     expect(first.simulated.rejected).toBeGreaterThan(0); // the faulty sensors' bad payloads, dead-lettered
     for (const edge of first.final.edges) {
       expect(edge.inferences).toBeGreaterThan(0);
-      expect(edge.rejected).toBeGreaterThanOrEqual(0);
+      // A fresh directory: each edge's DLQ stream holds exactly what its ingest dead-lettered in this run.
+      expect(edge.dlq).toBe(edge.rejected);
     }
+    expect(first.final.edges.reduce((n, e) => n + e.rejected, 0)).toBe(first.simulated.rejected);
+    // The demo forced the first training run itself, once 200 readings had reached the cloud.
+    expect(first.forcedTraining.length).toBeGreaterThanOrEqual(1);
+    expect(out).toContain(`training requested (${first.forcedTraining[0]})`);
     // Trained and published, then rolled out canary-first. The canary judges the model on live predictions: it
     // either passes every stage (every edge runs it) or regresses and is rolled back (every edge runs what it ran).
     expect(first.final.runs.completed).toBeGreaterThanOrEqual(1);
@@ -41,8 +47,21 @@ describe("tide demo --duration (npm start, bounded)", () => {
     expect(rollout, "a rollout of the first model").toBeDefined();
     expect(rollout.version).toBe(first.final.production);
     expect(out).toContain(`rollout: ${rollout.rolloutId} of ${rollout.version}: ${rollout.status}`);
+    // Canary-first: planned as a canary stage of one edge, then the rest; the canary edge activated the new version.
+    expect(rollout.stages.map((stage) => stage.name)).toEqual(["canary", "rest"]);
+    const [canary, rest] = rollout.stages as [RolloutStageStatus, RolloutStageStatus];
+    expect(canary.edges).toEqual(["1"]);
+    expect(rest.edges).toEqual(["2"]);
+    expect(canary.startedAt, "the canary stage started").not.toBeNull();
+    const canaryEdge = rollout.edges.find((e) => e.edge === "1");
+    expect(canaryEdge?.version, "the canary edge's report").toBe(rollout.version);
+    expect(canaryEdge?.activatedAt, "the canary edge activated the new version").not.toBeNull();
+    expect(canaryEdge!.activatedAt! >= canary.startedAt!).toBe(true);
+    // The rest only after the canary stage passed.
+    if (rest.startedAt !== null) expect(canary.completedAt !== null && canary.completedAt <= rest.startedAt).toBe(true);
     // On a loaded machine the 60 s run can end while the canary is still being observed: then it is running, not lost.
     expect(["completed", "rolled_back", "running"]).toContain(rollout.status);
+    if (rollout.status === "running") expect(rollout.stage).toMatch(/^(canary|rest) /);
     if (rollout.status === "completed") for (const edge of first.final.edges) expect(edge.model).toBe(rollout.version);
     else if (rollout.status === "rolled_back") {
       expect(rollout.reason).toMatch(/regress|error|latency/);
@@ -59,6 +78,14 @@ describe("tide demo --duration (npm start, bounded)", () => {
     expect(await demo.exited, demo.stderr()).toBe(0);
     expect(demo.stdout()).not.toContain("wrote ");
     const second = summaryOf();
+    // A model is in production already: the demo forced no training run.
+    expect(second.forcedTraining).toEqual([]);
+    expect(demo.stdout()).not.toContain("training requested");
+    // The DLQ streams keep the first run's dead letters; the ingest counters start again at zero.
+    for (const edge of second.final.edges) {
+      const before = first.final.edges.find((e) => e.edge === edge.edge)!;
+      expect(edge.dlq).toBe(before.dlq! + edge.rejected);
+    }
     expect(second.edgeToCloud.total).toBe(first.edgeToCloud.total + second.edgeToCloud.thisRun);
     expect(second.edgeToCloud.thisRun).toBeGreaterThan(0);
     expect(second.final.runs.published).toBeGreaterThanOrEqual(first.final.runs.published);

@@ -1,17 +1,24 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type Database from "better-sqlite3";
 import type { NatsConnection } from "nats";
 import { startSimulator, type Simulator } from "../../edge-runtime/simulator/runner.ts";
+import { productionModel } from "../../projections/models/queries.ts";
+import { recentRuns } from "../../projections/training-runs/queries.ts";
 import { errorMessage } from "../errors.ts";
-import { startFleet, untilSignal, type Fleet } from "../fleet.ts";
+import { startFleet } from "../fleet.ts";
 import { CLOUD_DOMAIN } from "../ids.ts";
 import type { Logger } from "../log.ts";
 import { startCloudWorker, type CloudWorker } from "../tasks/index.ts";
 import { connectAsGateway } from "../devices/index.ts";
 import { connectTo, type TopologyOptions } from "../topology/index.ts";
 import { requestTraining } from "../training/run-events.ts";
+import { decideFirstTraining, evolveFirstTraining, initialFirstTraining, type FirstTrainingSettings } from "./first-training.ts";
+import { createStatusProbe, readingsInCloud } from "./probe.ts";
 import { ensureDemoSettings } from "./settings.ts";
-import { createStatusProbe, renderStatus, type DemoStatus } from "./status.ts";
+import { renderStatus, type DemoStatus } from "./status.ts";
+import { listenForStop } from "./stop-request.ts";
 import { startTaskFeeder } from "./tasks.ts";
 
 export interface DemoOptions {
@@ -35,7 +42,7 @@ export interface DemoOptions {
   live: boolean;
 }
 
-/** What a bounded run ends with (also written to `<dir>/demo-summary.json`). */
+/** What a run ends with (also written to `<dir>/demo-summary.json`). */
 export interface DemoSummary {
   stoppedBy: string;
   seconds: number;
@@ -43,34 +50,56 @@ export interface DemoSummary {
   simulated: { stored: number; rejected: number; anomalies: number; commands: number };
   /** Readings that reached the cloud READINGS during this run (and in total). */
   edgeToCloud: { thisRun: number; total: number };
+  /** Training runs the demo forced in this run to get a first model (none when one was already in production). */
+  forcedTraining: string[];
   final: DemoStatus;
 }
 
-/** The first training run: asked for (forced) once enough readings reached the cloud and nothing is published or in flight. */
-function startFirstTraining(fleet: Fleet, nc: NatsConnection, trainAfter: number, probe: () => DemoStatus, log: Logger, out: (line: string) => void) {
-  let asked = false;
-  const timer = setInterval(() => {
-    if (asked) return;
-    const s = probe();
-    if (s.production || s.training || s.cloudReadings < trainAfter) {
-      if (s.production || s.training) asked = true;
-      return;
+/** A demo that ran (its summary), or one stopped by a signal during start-up (everything started was stopped). */
+export type DemoResult = { ran: true; summary: DemoSummary } | { ran: false; stoppedBy: string };
+
+/** The first model: forced runs after `trainAfter` readings, retried when one fails (see decideFirstTraining). */
+function startFirstTraining(db: Database.Database, nc: NatsConnection, settings: FirstTrainingSettings, log: Logger, out: (line: string) => void) {
+  let state = initialFirstTraining();
+  let busy = false;
+  const forced: string[] = [];
+  const step = async () => {
+    const view = { now: Date.now(), production: productionModel(db)?.version, runs: recentRuns(db, 10), cloudReadings: readingsInCloud(db) };
+    const next = decideFirstTraining(view, state, settings);
+    switch (next.action) {
+      case "wait":
+        return;
+      case "done":
+        return clearInterval(timer);
+      case "failed":
+        state = evolveFirstTraining(state, { failed: next.runId, at: view.now }, settings);
+        log.warn({ runId: next.runId, giveUp: next.giveUp }, "the demo's training run ended without a model");
+        return out(`  → ${next.runId} ended without a model; ${next.giveUp ? "no more forced runs (see tide status)" : `asking again in ${settings.retryAfterMs / 1000} s`}`);
+      case "request": {
+        // Forced through the gate (its verdict is still recorded): on a few minutes of noisy readings a first model
+        // often only ties persistence, and the demo's point is to show the path to the edges. Later runs (the
+        // schedule, drift) must pass the gate.
+        const detail = `tide demo: ${view.cloudReadings} readings reached the cloud; the first model is forced through the gate`;
+        const { runId } = await requestTraining(nc.jetstream({ domain: CLOUD_DOMAIN }), { reason: "manual", detail, force: true }, "tide://demo");
+        state = evolveFirstTraining(state, { requested: runId }, settings);
+        forced.push(runId);
+        return out(`  → ${view.cloudReadings} readings in the cloud: training requested (${runId})`);
+      }
+      default: {
+        const never: never = next;
+        return never;
+      }
     }
-    asked = true;
-    // Forced through the gate (its verdict is still recorded): on a few minutes of noisy readings a first model
-    // often only ties persistence, and the demo's point is to show the path to the edges. Later runs (the
-    // schedule, drift) must pass the gate.
-    const detail = `tide demo: ${s.cloudReadings} readings reached the cloud; the first model is forced through the gate`;
-    requestTraining(nc.jetstream({ domain: CLOUD_DOMAIN }), { reason: "manual", detail, force: true }, "tide://demo")
-      .then(({ runId }) => out(`  → ${s.cloudReadings} readings in the cloud: training requested (${runId})`))
-      .catch((error: unknown) => {
-        asked = false;
-        log.warn({ err: errorMessage(error) }, "demo training request failed; retrying");
-      });
+  };
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    step()
+      .catch((error: unknown) => log.warn({ err: errorMessage(error) }, "demo training request failed; retrying"))
+      .finally(() => (busy = false));
   }, 1000);
   timer.unref();
-  void fleet;
-  return { stop: () => clearInterval(timer) };
+  return { forced: () => [...forced], stop: () => clearInterval(timer) };
 }
 
 /**
@@ -79,28 +108,42 @@ function startFirstTraining(fleet: Fleet, nc: NatsConnection, trainAfter: number
  * anomalies), the first training run once enough data arrived, canary
  * rollouts of published models (`<dir>/rollout.json`), tasks for the
  * scheduler, a live status and the dashboard. State stays in `dir`, so a
- * second run resumes.
+ * second run resumes. SIGINT/SIGTERM stop everything in order, also during
+ * start-up.
  */
-export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
+export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const { dir, out, logger } = options;
   const startedAt = Date.now();
-  for (const path of ensureDemoSettings(dir)) out(`wrote ${path} (demo settings; edit it to change them)`);
-  out(`Starting Tide: hub + ${options.edges} edge leaf node(s), cloud services, edge runtimes...`);
-  const fleet = await startFleet({ dir, edges: options.edges, ports: options.ports, logger });
-  const stops: Array<() => Promise<unknown> | unknown> = [() => fleet.stop()];
+  let running = false;
+  // Listening before anything starts: a Ctrl-C during start-up stops what was started, in order.
+  const stop = listenForStop({
+    onSignal: (signal) => running || out(`${signal}: stopping once the start-up step under way ends...`),
+    onRepeat: (signal) => out(`${signal} again: already stopping, in order`),
+  });
+  const stops: Array<() => Promise<unknown> | unknown> = [];
   const stopAll = async () => {
-    for (const stop of stops.reverse()) await Promise.resolve(stop()).catch((error: unknown) => logger.warn({ err: errorMessage(error) }, "demo stop step failed"));
+    for (const step of stops.reverse()) await Promise.resolve(step()).catch((error: unknown) => logger.warn({ err: errorMessage(error) }, "demo stop step failed"));
+  };
+  const stoppedDuringStartUp = (): DemoResult => {
+    out(`Stopping (${stop.stoppedBy} during start-up)...`);
+    return { ran: false, stoppedBy: stop.stoppedBy! };
   };
   try {
+    for (const path of ensureDemoSettings(dir)) out(`wrote ${path} (demo settings; edit it to change them)`);
+    out(`Starting Tide: hub + ${options.edges} edge leaf node(s), cloud services, edge runtimes...`);
+    const fleet = await startFleet({ dir, edges: options.edges, ports: options.ports, logger });
+    stops.push(() => fleet.stop());
+    if (stop.stoppedBy) return stoppedDuringStartUp();
     const topology = fleet.topology.file;
     const dashboardUrl = `${fleet.cloud.httpUrl}/`;
     const worker: CloudWorker = await startCloudWorker({ topology, name: "demo", cpus: 2, memoryMb: 2048, logger });
     stops.push(() => worker.stop());
     const probe = createStatusProbe(fleet, startedAt);
-    const atStart = probe();
+    const atStart = await probe();
 
     const simulators: Simulator[] = [];
     for (const { id } of topology.edges) {
+      if (stop.stoppedBy) return stoppedDuringStartUp();
       // The simulated devices connect as the edge's device gateway: device rights only, never the edge's service user.
       const nc = await connectAsGateway(topology, id, { name: `tide-demo-devices-${id}` });
       stops.push(() => nc.close());
@@ -110,11 +153,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     }
     const cloud = await connectTo(topology, CLOUD_DOMAIN, { name: "tide-demo" });
     stops.push(() => cloud.close());
+    if (stop.stoppedBy) return stoppedDuringStartUp();
     // On a terminal the live status shows the run; a line printed under it would break the redraw.
-    const training = startFirstTraining(fleet, cloud, options.trainAfter, probe, logger, (l) => (options.live ? undefined : out(l)));
+    const firstTraining = { trainAfter: options.trainAfter, maxAttempts: 5, retryAfterMs: 10_000 };
+    const training = startFirstTraining(fleet.cloud.db, cloud, firstTraining, logger, (l) => (options.live ? undefined : out(l)));
     stops.push(() => training.stop());
     const feeder = startTaskFeeder({ nc: cloud, edges: topology.edges.map((e) => e.id), everyMs: options.taskEveryMs, logger });
     stops.push(() => feeder.stop());
+    running = true;
 
     out(`  hub ${topology.hub.clientUrl}; ${topology.edges.map((e) => `edge ${e.id} ${e.clientUrl}`).join("; ")}; a cloud worker (worker-demo)`);
     out(`  ${options.devices} simulated device(s) per edge at ${options.rate} Hz (the last one has a faulty sensor), TF.js backend ${[...fleet.edges.values()][0]?.backend}`);
@@ -124,8 +170,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     out();
 
     let drawn = 0;
-    const draw = () => {
-      const lines = renderStatus(probe(), dashboardUrl);
+    const draw = async () => {
+      const lines = renderStatus(await probe(), dashboardUrl);
       if (options.live) {
         out(`${drawn ? `\x1b[${drawn}A` : ""}\x1b[J${lines.join("\n")}`);
         drawn = lines.length;
@@ -133,18 +179,26 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         for (const line of lines) out(line);
       }
     };
-    const ticker = setInterval(draw, options.live ? 1000 : 10_000);
+    let drawing: Promise<void> | undefined;
+    const ticker = setInterval(() => {
+      // A probe waits on the edges' streams: never two at once.
+      drawing ??= draw()
+        .catch((error: unknown) => logger.warn({ err: errorMessage(error) }, "status not drawn"))
+        .finally(() => (drawing = undefined));
+    }, options.live ? 1000 : 10_000);
     stops.push(() => clearInterval(ticker));
 
-    const stoppedBy = await untilSignal(options.durationMs);
+    const stoppedBy = await stop.until(options.durationMs);
     clearInterval(ticker);
-    draw();
+    await drawing;
+    await draw();
     out();
     out(`Stopping (${stoppedBy})...`);
-    const final = probe();
+    // The devices first, so the summary's counts (devices, ingest, DLQ streams) are of one settled moment.
+    const devices = await Promise.all(simulators.map((simulator) => simulator.stop()));
+    const final = await probe();
     const simulated = { stored: 0, rejected: 0, anomalies: 0, commands: 0 };
-    for (const simulator of simulators) {
-      const s = simulator.stats();
+    for (const s of devices) {
       simulated.stored += s.stored;
       simulated.rejected += s.rejected;
       simulated.anomalies += s.anomalies;
@@ -155,12 +209,23 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       seconds: Math.round((Date.now() - startedAt) / 1000),
       simulated,
       edgeToCloud: { thisRun: final.cloudReadings - atStart.cloudReadings, total: final.cloudReadings },
+      forcedTraining: training.forced(),
       final,
     };
     writeFileSync(join(topology.dir, "demo-summary.json"), JSON.stringify(summary, null, 2) + "\n");
-    return summary;
+    return { ran: true, summary };
+  } catch (error) {
+    // A terminal's Ctrl-C reaches the whole process group: a tool that start-up runs (openssl) may die of it,
+    // and, run synchronously, fail before this process has handled the same signal: give it that turn.
+    if (!running) await sleep(100);
+    if (!running && stop.stoppedBy) {
+      logger.warn({ err: errorMessage(error) }, "start-up failed after the stop signal");
+      return stoppedDuringStartUp();
+    }
+    throw error;
   } finally {
     await stopAll();
+    stop.dispose();
   }
 }
 
@@ -173,9 +238,9 @@ export function renderSummary(s: DemoSummary, dir: string): string[] {
     `Summary (${s.seconds} s, stopped by ${s.stoppedBy}):`,
     `  devices: ${s.simulated.stored} readings stored by the edges, ${s.simulated.rejected} bad payloads dead-lettered, ${s.simulated.anomalies} anomalies injected, ${s.simulated.commands} cooling commands obeyed`,
     `  edge → cloud: ${s.edgeToCloud.thisRun} readings reached the cloud in this run (${s.edgeToCloud.total} in total)`,
-    `  edges: ${f.edges.map((e) => `edge ${e.edge} ${e.inferences} inferences, ${e.decisions} decisions, ${e.anomalies} anomalies, model ${e.model}`).join("; ")}`,
+    `  edges: ${f.edges.map((e) => `edge ${e.edge} ${e.inferences} inferences, ${e.decisions} decisions, ${e.anomalies} anomalies, ${e.dlq ?? "-"} in the DLQ, model ${e.model}`).join("; ")}`,
     `  training: ${f.runs.completed} run(s) completed, ${f.runs.failed} failed, ${f.runs.published} model(s) published; production ${f.production ?? "none"}`,
-    `  rollout: ${r ? `${r.rolloutId} of ${r.version}: ${r.status}${r.reason ? ` (${r.reason})` : ""}` : "none"}`,
+    `  rollout: ${r ? `${r.rolloutId} of ${r.version}: ${r.status}${r.reason ? ` (${r.reason})` : ""}${r.stages.length ? `; stages ${r.stages.map((st) => `${st.name} [${st.edges.join(", ")}]`).join(" → ")}` : ""}` : "none"}`,
     `  tasks: ${tasks}${f.delay ? `; T_delay p50 ${Math.round(f.delay.p50Ms)} ms, p99 ${Math.round(f.delay.p99Ms)} ms` : ""}`,
     `State kept in ${dir} (a second run resumes from it; summary in ${join(dir, "demo-summary.json")}).`,
   ];

@@ -23,7 +23,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   // Logs go to stderr; warnings only unless --log-level says otherwise, so the live status stays readable.
   const logger = createLogger({ level: process.env.TIDE_LOG_LEVEL ?? "warn" });
   const out = (line = "") => process.stdout.write(line + "\n");
-  const summary = await runDemo({
+  const result = await runDemo({
     dir,
     edges: int(values.edges, "edges", { min: 1, max: 16 }) ?? 2,
     ports: portsOf(values.ports),
@@ -36,6 +36,10 @@ export async function demoCommand(argv: string[]): Promise<number> {
     out,
     live: process.stdout.isTTY === true,
   });
-  for (const line of renderSummary(summary, dir)) out(line);
+  if (!result.ran) {
+    out(`Stopped (${result.stoppedBy}) during start-up: everything started was stopped; state stays in ${dir}.`);
+    return 0;
+  }
+  for (const line of renderSummary(result.summary, dir)) out(line);
   return 0;
 }
