@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -22,9 +23,18 @@ export interface DemoProcess {
 export const QUICK_DEMO = ["--ports", "free", "--rate", "5", "--train-after", "200", "--task-every", "2"];
 
 export function startDemo(dir: string, ...args: string[]): DemoProcess {
+  return startDemoProcess(dir, args);
+}
+
+/**
+ * `tide demo` with `args`; `ownGroup` runs it as a terminal runs a command: the
+ * leader of its own process group, so `process.kill(-pid, "SIGINT")` is a
+ * terminal's Ctrl-C (the signal goes to every process in the group).
+ */
+export function startDemoProcess(dir: string, args: readonly string[], options: { ownGroup?: boolean } = {}): DemoProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, TIDE_LOG_LEVEL: "error", TIDE_TF_BACKEND: process.env.TIDE_TF_BACKEND ?? "cpu" };
   delete env.TIDE_DIR;
-  const child = spawn(process.execPath, [TIDE, "demo", "--dir", dir, ...QUICK_DEMO, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [TIDE, "demo", "--dir", dir, ...QUICK_DEMO, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: options.ownGroup === true });
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -34,4 +44,22 @@ export function startDemo(dir: string, ...args: string[]): DemoProcess {
     child.on("close", (code) => resolve(code));
   });
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+/** Pids of the nats-server processes alive with a config under `dir` (the servers of that demo's topology). */
+export function natsServersOf(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (!args[0]?.endsWith("nats-server")) continue;
+    const config = args[args.indexOf("-c") + 1];
+    if (config?.startsWith(dir + "/")) pids.push(Number(entry));
+  }
+  return pids;
 }
