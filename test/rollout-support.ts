@@ -27,7 +27,7 @@ export function feederPoint(i: number, d: number): { temperature: number; humidi
   return { temperature: 21 + d + 3 * Math.sin(i / 12) + 0.05 * Math.sin(i * 7.3), humidity: 50 - 5 * Math.sin(i / 12) };
 }
 
-let trained: Promise<{ bytes: (version: string, offsetC: number) => Promise<Uint8Array> }> | undefined;
+let trained: Promise<{ bytes: (version: string, offsetC: number) => Promise<Uint8Array>; nonFinite: (version: string) => Promise<Uint8Array> }> | undefined;
 
 /** One tiny model trained once per test file; artifacts of it under any version, `offsetC` shifting its predictions (a deliberately bad model). */
 function tinyModel() {
@@ -46,6 +46,18 @@ function tinyModel() {
       // Shifting the temperature mean shifts every denormalised prediction by the same amount.
       bytes: (version: string, offsetC: number) =>
         serializeModel(model, { version, window, residualStd, normalisation: { ...stats, temperature: { ...stats.temperature, mean: stats.temperature.mean + offsetC } } }),
+      // A well-formed artifact whose weights are all NaN: it loads, and its warm-up prediction is not finite.
+      nonFinite: async (version: string) => {
+        const broken = createForecastModel(tf, { window, hidden: [16], seed: 2 });
+        const nan = broken.getWeights().map((w) => tf.fill(w.shape, Number.NaN));
+        broken.setWeights(nan);
+        tf.dispose(nan);
+        try {
+          return await serializeModel(broken, { version, window, residualStd, normalisation: stats });
+        } finally {
+          disposeForecastModel(broken);
+        }
+      },
     };
   })();
   return trained;
@@ -54,11 +66,13 @@ function tinyModel() {
 /**
  * Publishes a model as the trainer does: artifact into the cloud Object Store,
  * then a signed `model.published`. `offsetC` makes it deliberately wrong;
- * `tamper` replaces the stored bytes afterwards (a corrupted artifact).
+ * `tamper` replaces the stored bytes afterwards (a corrupted artifact);
+ * `nonFinite` publishes an intact artifact whose warm-up fails (NaN weights).
  */
-export async function publishTestModel(nc: NatsConnection, dir: string, version: string, options: { offsetC?: number; tamper?: boolean } = {}): Promise<{ sha256: string; size: number }> {
+export async function publishTestModel(nc: NatsConnection, dir: string, version: string, options: { offsetC?: number; tamper?: boolean; nonFinite?: boolean } = {}): Promise<{ sha256: string; size: number }> {
   const js = nc.jetstream({ domain: CLOUD_DOMAIN });
-  const bytes = await (await tinyModel()).bytes(version, options.offsetC ?? 0);
+  const model = await tinyModel();
+  const bytes = options.nonFinite ? await model.nonFinite(version) : await model.bytes(version, options.offsetC ?? 0);
   const stored = await storeArtifact(js, version, bytes);
   const signer = loadOrCreateModelSigner(dir);
   const event = createEvent(
@@ -114,8 +128,9 @@ export function startFeeding(connections: Map<string, NatsConnection>, devices =
   };
 }
 
-export function startController(nc: NatsConnection, edges: readonly string[], id?: string): Promise<RolloutController> {
-  const controller = createRolloutController({ nc, config: { edges, criteria: TEST_CRITERIA }, tickMs: 200, ...(id ? { id } : {}) });
+/** A controller replica with the test criteria; `autoRun: false` decides only when its `round()` is called. */
+export function startController(nc: NatsConnection, edges: readonly string[], id?: string, options: { autoRun?: boolean } = {}): Promise<RolloutController> {
+  const controller = createRolloutController({ nc, config: { edges, criteria: TEST_CRITERIA }, tickMs: 200, ...(id ? { id } : {}), ...options });
   return controller.start().then(() => controller);
 }
 

@@ -1,12 +1,17 @@
 import type { NatsConnection } from "nats";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EdgeRuntime } from "../edge-runtime/runtime.ts";
-import { CLOUD_DOMAIN } from "../src/ids.ts";
+import { CLOUD_DOMAIN, edgeDomain } from "../src/ids.ts";
 import type { EventData } from "../src/events/catalogue.ts";
+import { silentLogger } from "../src/log.ts";
+import { selectBackend } from "../src/model/backend.ts";
+import { startNodeMonitor } from "../src/nodes/node-monitor.ts";
 import { readRolloutState, requestRollback, requestRollout } from "../src/rollout/request.ts";
 import type { RolloutController } from "../src/rollout/controller.ts";
 import { readStream } from "../src/store/read-stream.ts";
 import { applyStreams } from "../streams/apply.ts";
+import { eventsOf, ofType } from "./edge-support.ts";
 import { eventually, givenTopology } from "./harness.ts";
 import { publishTestModel, rolloutWhen, startController, startEdges, startFeeding, terminal, TEST_CRITERIA } from "./rollout-support.ts";
 
@@ -16,6 +21,7 @@ let cloud: NatsConnection;
 let edges: Map<string, EdgeRuntime>;
 let controller: RolloutController;
 let feeding: ReturnType<typeof startFeeding>;
+const devices = new Map<string, NatsConnection>();
 
 /** What an edge reported to the cloud (MODELS, sourced from its REPORTS) about a rollout. */
 async function reportsOf(rolloutId: string) {
@@ -36,13 +42,30 @@ async function historyOf(rolloutId: string): Promise<string[]> {
 
 const active = (edge: string) => edges.get(edge)!.engine.activeVersion();
 
+/** The process's tensor count once it stopped moving (in-flight predictions answered). */
+async function settledTensorCount(tf: { memory(): { numTensors: number } }): Promise<number> {
+  let last = -1;
+  const settled = await eventually(
+    async () => {
+      await sleep(250);
+      const now = tf.memory().numTensors;
+      const same = now === last;
+      last = now;
+      return same ? now : -1;
+    },
+    (n) => n >= 0,
+    20_000,
+    "a steady tensor count",
+  );
+  return settled;
+}
+
 beforeAll(async () => {
   given = await givenTopology({ edges: EDGES });
   cloud = await given.connect(CLOUD_DOMAIN);
   edges = await startEdges(given.topology.file, EDGES);
   await applyStreams({ nc: cloud, place: "cloud", domain: CLOUD_DOMAIN, context: { edges: EDGES } });
   controller = await startController(cloud, EDGES, "controller-a");
-  const devices = new Map<string, NatsConnection>();
   for (const edge of EDGES) devices.set(edge, await given.connect(edge));
   feeding = startFeeding(devices);
 }, 120_000);
@@ -91,6 +114,25 @@ describe("model rollout", () => {
     for (const edge of EDGES) expect(active(edge)).toBe("m-good-1");
   }, 120_000);
 
+  it("a model whose warm-up fails is refused on the canary and disposed there; the old model keeps serving", async () => {
+    const { tf } = await selectBackend({ logger: silentLogger });
+    await publishTestModel(cloud, given.dir, "m-nan", { nonFinite: true });
+    // Idle edges allocate no tensors: the count before and after the refused activation must match.
+    await feeding.stop();
+    try {
+      const before = await settledTensorCount(tf);
+      const { rolloutId } = await requestRollout(cloud, { version: "m-nan", strategy: "canary" }, "test");
+      const done = await rolloutWhen(cloud, rolloutId, terminal);
+      expect(done.status).toBe("rolled_back");
+      expect(done.outcome!.reason).toMatch(/activation failed on edge 1: .*not finite/);
+      expect((await reportsOf(rolloutId)).map((r) => [r.type, r.edge])).toEqual([["tide.model.activation_failed.v1", "1"]]);
+      expect(await settledTensorCount(tf)).toBe(before);
+      for (const edge of EDGES) expect(active(edge)).toBe("m-good-1");
+    } finally {
+      feeding = startFeeding(devices);
+    }
+  }, 120_000);
+
   it("a regression on the canary is rolled back before the other edges get it", async () => {
     await publishTestModel(cloud, given.dir, "m-bad", { offsetC: 25 });
     const { rolloutId } = await requestRollout(cloud, { version: "m-bad", strategy: "canary" }, "test");
@@ -124,6 +166,13 @@ describe("model rollout", () => {
     const reverts = (await eventually(() => reportsOf(rolloutId), (rs) => rs.filter((r) => r.data.cause === "rollback").length === 3)).filter((r) => r.data.cause === "rollback");
     expect(reverts.map((r) => [r.edge, r.data.version, r.data.previousVersion]).sort()).toEqual(EDGES.map((e) => [e, "m-good-1", "m-good-2"]));
     await expect(requestRollback(cloud, { rolloutId, requestedBy: "test" })).rejects.toThrow(/already rolled back/);
+    // Nor does a rollback without an id reach past it to the m-good-1 rollout: every edge would still follow this one.
+    const older = [...(await readRolloutState(cloud)).rollouts.values()].find((r) => r.version === "m-good-1" && r.status === "completed")!.rolloutId;
+    const historyBefore = await historyOf(older);
+    await expect(requestRollback(cloud, { requestedBy: "test" })).rejects.toThrow(new RegExp(`rollout ${rolloutId} \\(m-good-2\\) is already rolled back`));
+    await expect(requestRollback(cloud, { rolloutId: older, requestedBy: "test" })).rejects.toThrow(new RegExp(`rollout ${older} .* is superseded by ${rolloutId}`));
+    expect(await historyOf(older)).toEqual(historyBefore);
+    for (const edge of EDGES) expect(active(edge)).toBe("m-good-1");
   }, 120_000);
 
   it("refuses a rollout of a version that is not published, before appending anything", async () => {
@@ -176,4 +225,82 @@ describe("model rollout", () => {
       await second.stop();
     }
   }, 120_000);
+
+  it("two replicas deciding on the same state: one decision is stored, the other replica counts the conflict and stands down", async () => {
+    // Replicas that decide only when told, so both decide before either append lands (autonomous ones contend only when timing says so).
+    await controller.stop();
+    const replicas = [await startController(cloud, EDGES, "replica-a", { autoRun: false }), await startController(cloud, EDGES, "replica-b", { autoRun: false })];
+    let rolloutId = "";
+    try {
+      await publishTestModel(cloud, given.dir, "m-good-6");
+      ({ rolloutId } = await requestRollout(cloud, { version: "m-good-6", strategy: "all" }, "test"));
+      for (const replica of replicas) {
+        await eventually(() => replica.state(), (s) => s.rollouts.get(rolloutId)?.status === "requested" && s.published.has("m-good-6"), 10_000, `${replica.id} sees the request`);
+      }
+      await Promise.all(replicas.map((replica) => replica.round()));
+      expect(replicas.map((r) => r.stats.decisions).reduce((a, b) => a + b)).toBe(1);
+      expect(replicas.map((r) => r.stats.conflicts).reduce((a, b) => a + b)).toBe(1);
+      expect(await historyOf(rolloutId)).toEqual(["requested", "planned"]);
+    } finally {
+      for (const replica of replicas) await replica.stop();
+      controller = await startController(cloud, EDGES, "controller-d");
+    }
+    const done = await rolloutWhen(cloud, rolloutId, terminal);
+    expect(done.status, done.outcome?.reason).toBe("completed");
+    expect(await historyOf(rolloutId)).toEqual(["requested", "planned", "stage.started", "stage.completed", "completed"]);
+  }, 120_000);
+
+  it("an edge NODES says is lost is left out of the plan (and named in it), so it cannot stall a fleet-wide rollout", async () => {
+    const monitor = startNodeMonitor({ nc: cloud, checkMs: 100 });
+    await monitor.start();
+    try {
+      // Edge 3 dies for good: no more heartbeats, and the node-loss detector declares it lost.
+      await edges.get("3")!.stop();
+      edges.delete("3");
+      await eventually(() => controller.state().liveness.get("3")?.lost, (lost) => lost !== undefined, 30_000, "edge 3 lost, as the controller folds NODES");
+      expect(controller.state().liveness.get("1")?.lost).toBeUndefined();
+
+      await publishTestModel(cloud, given.dir, "m-good-7");
+      const { rolloutId } = await requestRollout(cloud, { version: "m-good-7", strategy: "canary" }, "test");
+      const done = await rolloutWhen(cloud, rolloutId, terminal);
+      // Completed, not rolled back on a stage timeout waiting for edge 3.
+      expect(done.status, done.outcome?.reason).toBe("completed");
+      expect(done.plan!.stages).toEqual([
+        { name: "canary", edges: ["1"] },
+        { name: "rest", edges: ["2"] },
+      ]);
+      expect(done.plan!.skipped).toEqual([{ edge: "3", reason: expect.stringMatching(/^node edge-3 lost at \S+ \(last seen \S+, \d+ heartbeats missed\)$/) }]);
+      for (const edge of ["1", "2"]) expect(active(edge)).toBe("m-good-7");
+    } finally {
+      await monitor.stop();
+    }
+  }, 120_000);
+
+  it("an edge restarted while the hub is unreachable serves the rolled-out model from its local copy", async () => {
+    const rolloutId = [...(await readRolloutState(cloud)).rollouts.values()].find((r) => r.version === "m-good-7")!.rolloutId;
+    expect(active("2")).toBe("m-good-7");
+    const edge2 = devices.get("2")!;
+    const inferencesBefore = (await eventsOf(edge2, edgeDomain("2"), "INFERENCES")).at(-1)?.seq ?? 0;
+
+    await edges.get("2")!.stop();
+    await given.topology.stopServer("hub");
+    try {
+      // Nothing of the cloud is reachable: the model can only come from the edge's own copy.
+      const [restarted] = (await startEdges(given.topology.file, ["2"])).values();
+      edges.set("2", restarted!);
+      expect(active("2")).toBe("m-good-7");
+      // And it serves it: the devices' readings are predicted with it.
+      await eventually(
+        async () => ofType(await eventsOf(edge2, edgeDomain("2"), "INFERENCES"), "tide.inference.completed.v1").filter((i) => i.seq > inferencesBefore),
+        (after) => after.some((i) => i.event.data.modelVersion === "m-good-7"),
+        30_000,
+        "edge 2 predicting with m-good-7 after its restart",
+      );
+    } finally {
+      await given.topology.startServer("hub");
+    }
+    // Its report of the restore reaches the cloud once the hub is back.
+    const restored = await eventually(() => reportsOf(rolloutId), (rs) => rs.some((r) => r.edge === "2" && r.data.cause === "restore"), 60_000, "edge 2's restore report in the cloud");
+    expect(restored.find((r) => r.data.cause === "restore")!.data).toMatchObject({ edge: "2", version: "m-good-7", rolloutId, cause: "restore" });
+  }, 180_000);
 });
