@@ -9,6 +9,8 @@ import { publishTestModel, rolloutWhen, startFeeding, terminal, TEST_CRITERIA } 
 let given: Awaited<ReturnType<typeof givenFleet>>;
 let cloud: NatsConnection;
 let feeding: ReturnType<typeof startFeeding>;
+/** The rollout `tide rollout` started (and `tide rollout rollback` rolled back). */
+let cliRollout = "";
 const active = (edge: string) => given.fleet.edges.get(edge)!.engine.activeVersion();
 
 beforeAll(async () => {
@@ -18,6 +20,15 @@ beforeAll(async () => {
   for (const edge of ["1", "2"]) devices.set(edge, await given.connect(edge));
   feeding = startFeeding(devices);
 }, 120_000);
+
+/** The lines of one rollout in `tide status`: its line, then its table of stages and edges. */
+function statusBlock(stdout: string, rolloutId: string): string[] {
+  const lines = stdout.split("\n");
+  const start = lines.findIndex((l) => l.startsWith(`  ${rolloutId} `));
+  if (start < 0) return [];
+  const end = lines.findIndex((l, i) => i > start && !l.startsWith("    "));
+  return lines.slice(start, end < 0 ? undefined : end);
+}
 
 afterAll(async () => {
   await feeding?.stop();
@@ -44,11 +55,23 @@ describe("rollouts through the cloud services, the CLI and the HTTP API", () => 
     expect(run.stderr).toMatch(/stage all started on 1, 2/);
     expect(run.stderr).toMatch(/completed: m-cli-1 runs on every edge/);
     const rolloutId = /requested rollout (r-\S+)/.exec(run.stderr)![1]!;
+    cliRollout = rolloutId;
 
-    const status = await tide("status", "--dir", given.dir);
+    // Heartbeats say which version each edge runs: wait for both to report m-cli-1.
+    const runsOnEdge = (stdout: string, edge: string) => new RegExp(`^\\s+edge-${edge}\\s+${edge}\\s+m-cli-1\\s`, "m").test(stdout);
+    const status = await eventually(() => tide("status", "--dir", given.dir), (s) => s.code !== 0 || (runsOnEdge(s.stdout, "1") && runsOnEdge(s.stdout, "2")), 30_000, "tide status showing m-cli-1 on both edges");
     expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toContain("Models on the edges (from heartbeats)");
     expect(status.stdout).toContain("Rollouts");
-    expect(status.stdout).toMatch(new RegExp(`${rolloutId}\\s+m-cli-1 \\(from m-auto-1\\)\\s+completed`));
+    // The rollout's line: version (and what it replaced), status, and its stage column (1 of 1, named all).
+    const block = statusBlock(status.stdout, rolloutId);
+    expect(block[0]).toMatch(new RegExp(`^  ${rolloutId}\\s+m-cli-1 \\(from m-auto-1\\)\\s+completed\\s+stage 1/1 all(\\s|$)`));
+    // Then one row per edge of each stage: both edges of stage all observed the new version.
+    expect(block[1]).toMatch(/^\s+STAGE\s+EDGE\s+STATE\s+DETAIL\s+AT$/);
+    expect(block.slice(2).map((l) => l.trim().split(/\s+/).slice(0, 3))).toEqual([
+      ["all", "1", "observed"],
+      ["all", "2", "observed"],
+    ]);
 
     const shown = await tide("rollout", "show", rolloutId, "--json", "--dir", given.dir);
     expect(shown.code, shown.stderr).toBe(0);
@@ -59,6 +82,16 @@ describe("rollouts through the cloud services, the CLI and the HTTP API", () => 
     expect(jsonLines(back.stdout)[0]).toEqual({ rolloutId, version: "m-cli-1", toVersion: "m-auto-1", status: "rolled_back" });
     await rolloutWhen(cloud, rolloutId, (r) => r?.status === "rolled_back");
     for (const edge of ["1", "2"]) await eventually(() => active(edge), (v) => v === "m-auto-1", 30_000, `edge ${edge} back on m-auto-1`);
+
+    // Nothing older can be rolled back now: edges follow the newest planned rollout, this one. Refused, nothing appended.
+    const again = await tide("rollout", "rollback", "--dir", given.dir);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(new RegExp(`rollout ${rolloutId} \\(m-cli-1\\) is already rolled back .*roll it out \\(tide rollout VERSION\\)`));
+    const superseded = await tide("rollout", "rollback", autoRolloutId("m-cli-1"), "--dir", given.dir);
+    expect(superseded.code).toBe(1);
+    expect(superseded.stderr).toMatch(new RegExp(`rollout ${autoRolloutId("m-cli-1")} \\(m-cli-1\\) is superseded by ${rolloutId} \\(m-cli-1, rolled_back\\)`));
+    expect((await rolloutWhen(cloud, autoRolloutId("m-cli-1"), terminal)).status).toBe("completed");
+    for (const edge of ["1", "2"]) expect(active(edge)).toBe("m-auto-1");
   }, 180_000);
 
   it("tide rollout refuses what it cannot do with a clear message and exit code", async () => {
@@ -97,6 +130,14 @@ describe("rollouts through the cloud services, the CLI and the HTTP API", () => 
     expect(junk.status).toBe(400);
     expect(((await junk.json()) as { issues: string[] }).issues.join(" ")).toMatch(/rolloutId|force/);
     expect((await post({ rolloutId: "r-unknown" })).status).toBe(404);
+    // Only the newest planned rollout (this one) can be rolled back: a superseded or already rolled-back one is refused with 400.
+    const superseded = await post({ rolloutId: autoRolloutId("m-auto-1") });
+    expect(superseded.status).toBe(400);
+    expect(((await superseded.json()) as { error: string }).error).toMatch(new RegExp(`is superseded by ${rolloutId} \\(m-cli-1, completed\\)`));
+    const rolledBack = await post({ rolloutId: cliRollout });
+    expect(rolledBack.status).toBe(400);
+    expect(((await rolledBack.json()) as { error: string }).error).toMatch(/is already rolled back/);
+    expect((await rolloutWhen(cloud, autoRolloutId("m-auto-1"), terminal)).status).toBe("completed");
     expect((await rolloutWhen(cloud, rolloutId, terminal)).status).toBe("completed");
   }, 180_000);
 });
