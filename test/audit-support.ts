@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import type { NatsConnection } from "nats";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CLOUD_DOMAIN, edgeDomain } from "../src/ids.ts";
@@ -5,9 +6,23 @@ import { readStream, type StoredEvent } from "../src/store/read-stream.ts";
 import { requestTraining } from "../src/training/run-events.ts";
 import { subjects, type TideEvent } from "../src/events/index.ts";
 import { storeReading } from "./edge-support.ts";
+import { ROOT, TIDE } from "./cli-support.ts";
 import { eventually } from "./harness.ts";
 
 export { tide } from "./cli-support.ts";
+
+/** `tide args...` with stdout on an open file descriptor (a device, say), stderr captured. */
+export function tideTo(stdout: number, ...args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, TIDE_LOG_LEVEL: "warn" };
+  delete env.TIDE_DIR;
+  const child = spawn(process.execPath, [TIDE, ...args], { cwd: ROOT, env, stdio: ["ignore", stdout, "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stderr }));
+  });
+}
 
 /** Every stored event of a stream (one subject filter, optionally), in order. */
 export async function storedEvents(nc: NatsConnection, domain: string, stream: string, subject?: string): Promise<StoredEvent[]> {
