@@ -118,7 +118,7 @@ export async function startEdgeRuntime(options: EdgeRuntimeOptions) {
     }
     const ingest = startIngest({ nc, edge, logger: log, ...(routeReading ? { route: routeReading } : {}), ...(options.ingestMaxPending ? { maxPending: options.ingestMaxPending } : {}) });
     stops.push(() => ingest.stop());
-    const metrics = createEdgeMetrics(createRegistry({ place: domain }));
+    const metrics = createEdgeMetrics(createRegistry({ place: domain }, { logger: log }));
     const activity = startEdgeActivity({ nc, edge, logger: log, onPrediction: metrics.observePrediction });
     stops.push(() => activity.stop());
 

@@ -67,7 +67,7 @@ export async function startCloudServices(options: CloudServicesOptions) {
     http = await startHttpServer({
       port: options.httpPort ?? Number(new URL(topology.hub.httpUrl).port),
       logger: log,
-      routes: [...training.routes, ...scheduling.routes, ...rollouts.routes, ...dashboard.routes, metricsRoute(createCloudMetrics(createRegistry({ place: "cloud" }, { processMetrics: true }), { nc, db }).registry), { method: "GET", path: "/healthz", handle: () => ({ ok: true, backend: selection.backend, model: engine.activeVersion() }) }],
+      routes: [...training.routes, ...scheduling.routes, ...rollouts.routes, ...dashboard.routes, metricsRoute(createCloudMetrics(createRegistry({ place: "cloud" }, { processMetrics: true, logger: log }), { nc, db }).registry), { method: "GET", path: "/healthz", handle: () => ({ ok: true, backend: selection.backend, model: engine.activeVersion() }) }],
     });
   } catch (error) {
     // e.g. the HTTP port is taken: stop what already runs, so the process can exit with the error.

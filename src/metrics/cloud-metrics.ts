@@ -31,6 +31,9 @@ function quantile(sorted: readonly number[], q: number): number | undefined {
  * what the edges report (uplink lag, decisions, anomalies), tasks by state and
  * their measured T_delay, training progress, the registry, nodes and their
  * U_resource, and rollouts by state once the rollout projection exists.
+ * Each metric is read on its own: one that fails (a JetStream round trip
+ * timing out) is counted in `tide_metrics_collect_errors_total` and logged,
+ * and the scrape keeps every other metric.
  */
 export function createCloudMetrics(registry: Registry, sources: CloudMetricSources) {
   const { nc, db, utilisationWindowMs = 300_000 } = sources;
@@ -66,8 +69,9 @@ export function createCloudMetrics(registry: Registry, sources: CloudMetricSourc
     });
   });
   readGauge(registry, { name: "tide_training_runs", help: "Training runs by status", labelNames: ["status"] }, () => byLabel(rows(db, "training_runs", "SELECT status, COUNT(*) AS n FROM training_runs GROUP BY status"), "status"));
-  readGauge(registry, { name: "tide_training_progress_ratio", help: "Epochs done / epochs of running training runs", labelNames: ["run"] }, () =>
-    rows(db, "training_runs", "SELECT run_id, epochs_done, epochs FROM training_runs WHERE status = 'running' AND epochs > 0").map((r) => [{ run: String(r.run_id) }, Number(r.epochs_done) / Number(r.epochs)] as const),
+  // The newest runs, not only running ones: a run often trains between two scrapes, and a failed run shows how far it got.
+  readGauge(registry, { name: "tide_training_progress_ratio", help: "Epochs done / epochs of the newest 5 training runs (1 = trained every epoch)", labelNames: ["run"] }, () =>
+    rows(db, "training_runs", "SELECT run_id, epochs_done, epochs FROM training_runs WHERE epochs > 0 ORDER BY requested_seq DESC LIMIT 5").map((r) => [{ run: String(r.run_id) }, Number(r.epochs_done) / Number(r.epochs)] as const),
   );
   readGauge(registry, { name: "tide_training_last_loss", help: "Training and validation loss of each run's newest epoch (newest 5 runs)", labelNames: ["run", "split"] }, () =>
     rows(db, "training_runs", "SELECT run_id, loss, val_loss FROM training_runs WHERE loss IS NOT NULL ORDER BY requested_seq DESC LIMIT 5").flatMap((r) => [

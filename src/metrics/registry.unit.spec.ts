@@ -1,3 +1,4 @@
+import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { createRegistry, readGauge, totalCounter } from "./registry.ts";
 
@@ -29,5 +30,39 @@ describe("readGauge", () => {
     const text = await registry.metrics();
     expect(text).toContain('g{state="completed"} 3');
     expect(text).not.toContain("running");
+  });
+});
+
+describe("a metric whose read fails", () => {
+  it("is counted, logged and left out of that scrape; every other metric is still reported", async () => {
+    const logged: Array<{ metric?: string; err?: string; msg?: string }> = [];
+    const logger = pino({ level: "warn" }, { write: (line: string) => void logged.push(JSON.parse(line)) });
+    const registry = createRegistry({ place: "test" }, { logger });
+    let failing = true;
+    readGauge(registry, { name: "stream_messages", help: "s" }, async () => {
+      if (failing) throw new Error("JetStream timeout");
+      return [[{}, 7]];
+    });
+    totalCounter(registry, { name: "dead_letters_total", help: "d" }, () => {
+      if (failing) throw new Error("database is locked");
+      return [[{}, 3]];
+    });
+    readGauge(registry, { name: "tasks", help: "t", labelNames: ["state"] }, () => [[{ state: "running" }, 2]]);
+
+    const first = await registry.metrics();
+    expect(first).toContain('tasks{state="running",place="test"} 2');
+    expect(first).not.toMatch(/^stream_messages\{/m);
+    expect(first).toContain('tide_metrics_collect_errors_total{metric="stream_messages",place="test"} 1');
+    expect(first).toContain('tide_metrics_collect_errors_total{metric="dead_letters_total",place="test"} 1');
+    expect(logged.map((l) => [l.metric, l.err]).sort()).toEqual([
+      ["dead_letters_total", "database is locked"],
+      ["stream_messages", "JetStream timeout"],
+    ]);
+
+    failing = false;
+    const second = await registry.metrics();
+    expect(second).toContain('stream_messages{place="test"} 7');
+    expect(second).toContain('dead_letters_total{place="test"} 3');
+    expect(second).toContain('tide_metrics_collect_errors_total{metric="stream_messages",place="test"} 1');
   });
 });
