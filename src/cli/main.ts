@@ -47,7 +47,7 @@ usage: tide <command> [options]
   bench                                                     run the benchmarks, write BENCHMARKS.md
 
 Times (T): ISO 8601, epoch milliseconds, or a duration ago (90s, 15m, 2h).
-State lives in --dir (default .tide, or $TIDE_DIR). Logs: pino JSON, --log-level or TIDE_LOG_LEVEL.`;
+State lives in --dir (default .tide, or $TIDE_DIR). Logs on stderr: JSON lines (pretty on a terminal); level by --log-level L (or --log-level=L) or TIDE_LOG_LEVEL, default info (demo: warn).`;
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -77,18 +77,46 @@ function exitCodeOf(error: unknown): number {
   return error instanceof TideError && error.code === ErrorCode.Usage ? 2 : 1;
 }
 
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+
+/**
+ * `--log-level L` or `--log-level=L`, anywhere on the command line (the last
+ * one wins): the level, and the arguments without it for the command; or why
+ * it is refused.
+ */
+function takeLogLevel(argv: readonly string[]): { argv: string[]; level: string | undefined } | { error: string } {
+  const rest: string[] = [];
+  let level: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg !== "--log-level" && !arg.startsWith("--log-level=")) {
+      rest.push(arg);
+      continue;
+    }
+    const value = arg === "--log-level" ? argv[++i] : arg.slice("--log-level=".length);
+    if (value === undefined || !(LOG_LEVELS as readonly string[]).includes(value)) {
+      return { error: `--log-level must be one of ${LOG_LEVELS.join(", ")}; got ${value === undefined ? "nothing" : `'${value}'`}` };
+    }
+    level = value;
+  }
+  return { argv: rest, level };
+}
+
 /** Run the CLI; errors become one message on stderr and an exit code, here and nowhere else. */
 export async function main(argv: string[]): Promise<number> {
-  const logLevel = argv.indexOf("--log-level");
-  if (logLevel >= 0) {
-    const level = argv[logLevel + 1];
-    if (!level || !["trace", "debug", "info", "warn", "error", "fatal", "silent"].includes(level)) {
-      process.stderr.write(`tide: --log-level must be one of trace, debug, info, warn, error, fatal, silent\n`);
-      return 2;
-    }
-    process.env.TIDE_LOG_LEVEL = level;
-    argv = [...argv.slice(0, logLevel), ...argv.slice(logLevel + 2)];
+  const taken = takeLogLevel(argv);
+  if ("error" in taken) {
+    process.stderr.write(`tide: ${taken.error}\n`);
+    return 2;
   }
+  const fromEnv = process.env.TIDE_LOG_LEVEL;
+  if (!taken.level && fromEnv !== undefined && !(LOG_LEVELS as readonly string[]).includes(fromEnv)) {
+    process.stderr.write(`tide: TIDE_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}; got '${fromEnv}'\n`);
+    return 2;
+  }
+  // Every command's logger reads it (createLogger), the flag winning over the environment.
+  if (taken.level) process.env.TIDE_LOG_LEVEL = taken.level;
+  argv = taken.argv;
   const [name, ...rest] = argv;
   if (!name || name === "help" || name === "--help" || name === "-h") {
     process.stdout.write(HELP + "\n");
