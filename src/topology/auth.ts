@@ -1,17 +1,20 @@
-import { edgeDomain } from "../ids.ts";
+import { OFFLOAD_SUBJECT } from "../../edge-runtime/offload.ts";
+import { subjects } from "../events/subjects.ts";
+import { CLOUD_DOMAIN, edgeDomain } from "../ids.ts";
 import type { Credentials, UserPassword } from "./files.ts";
 
 /**
  * Who may do what on each server, rendered into the `users.conf` that the
  * hub's and each edge's configuration include (TIDE account).
  *
- * Hub:  `tide` (cloud services; full) and one leaf user per edge, which may
- *       not reach any other edge's JetStream API or deliver subjects, nor
- *       create, change, purge or delete cloud streams.
- * Edge: `tide` (that edge's runtime; full, its own password: an edge never
- *       holds the hub's), `gateway` (the simulator, `tide publish`: any device
- *       of this edge, device subjects only) and one user per device (its own
- *       ingest subject; its own command and ack subjects and inbox).
+ * Hub:  `tide` (cloud services and the CLI; full) and one leaf user per
+ *       edge, allowed only what crosses that edge's leaf link (see
+ *       `leafPermissions`).
+ * Edge: `tide` (that edge's runtime and the CLI there; full on its own
+ *       server, its own password: an edge never holds the hub's), `gateway`
+ *       (the simulator, `tide publish`: any device of this edge, device
+ *       subjects only) and one user per device (its own ingest subject; its
+ *       own command and ack subjects and inbox).
  */
 
 /** A device's NATS user name on its edge. */
@@ -76,21 +79,75 @@ export function gatewayPermissions(edge: string): Permissions {
   };
 }
 
-/** Cloud stream administration an edge never needs (it reads cloud streams, sources them and appends to them). */
-const CLOUD_ADMIN_API = ["CREATE", "UPDATE", "DELETE", "PURGE", "MSG.DELETE"].map((op) => `$JS.cloud.API.STREAM.${op}.>`);
+/**
+ * The inbox prefix of a Tide service connection to `place` (`connectTo`):
+ * an edge's own, so the hub can deliver each edge the replies to its own
+ * requests and nothing else; none (nats.js's `_INBOX`) for the cloud.
+ */
+export function serviceInboxPrefix(place: string): string | undefined {
+  return place === CLOUD_DOMAIN ? undefined : `_INBOX.${edgeDomain(place)}`;
+}
+
+const CLOUD_API = `$JS.${CLOUD_DOMAIN}.API`;
+const LINK_PROBES = "tide.probe.>";
 
 /**
- * The hub's leaf user of `edge`: what that edge may send into the hub
- * (publish) and receive from it (subscribe). No other edge's JetStream API
- * (so it cannot read, write or delete another edge's streams through the
- * hub), no other edge's deliver subjects (so it can neither forge nor
- * intercept what another edge's UPLINK sources into the cloud).
+ * The cloud JetStream API an edge uses, all of it reading: JetStream info
+ * (link monitor), stream info and names, message gets (link monitor, Object
+ * Store metadata), and the ephemeral ordered consumers it reads ROLLOUTS,
+ * TASKS, the models bucket and cloud task data through (create, info, pull).
+ * Not listed, so refused: every stream and consumer administration (create
+ * or change a stream, purge, delete a stream, a message or a consumer,
+ * durable consumers, snapshots), account and server operations.
+ */
+const CLOUD_API_READS = [
+  `${CLOUD_API}.INFO`,
+  `${CLOUD_API}.STREAM.INFO.*`,
+  `${CLOUD_API}.STREAM.NAMES`,
+  `${CLOUD_API}.STREAM.MSG.GET.*`,
+  `${CLOUD_API}.DIRECT.GET.>`,
+  `${CLOUD_API}.CONSUMER.CREATE.>`,
+  `${CLOUD_API}.CONSUMER.INFO.*.*`,
+  `${CLOUD_API}.CONSUMER.MSG.NEXT.*.*`,
+];
+
+/**
+ * The hub's leaf user of `edge`: an allow-list of what that edge's leaf link
+ * may carry into the hub (publish) and out to the edge (subscribe).
+ *
+ * Into the hub: the cloud API reads above; its own heartbeats
+ * (`tide.node.edge-<id>`); task reports (`tide.task.<task>`: the subject has
+ * no node in it, so any edge may report on any task); joint-inference
+ * requests (`tide.offload.predict`: no edge in the subject either); what the
+ * cloud READINGS and MODELS source from it (`deliver.edge-<id>.>`); and
+ * answers to the hub's requests (`_INBOX.>` but no other edge's inbox,
+ * `$JSC.R.>` for the hub's source consumers, `$JS.FC.>` flow control).
+ * No `$JS.ACK.>`, no `$O.>` / `$KV.>`, no other cloud family, no other
+ * edge's JetStream API or deliver subjects.
+ *
+ * Out to the edge: its own JetStream API (the hub's requests, sourcing), the
+ * replies to its own requests (its service connections use the inbox prefix
+ * `_INBOX.edge-<id>`, see `serviceInboxPrefix`) and flow control. Nothing of
+ * another edge, no cloud event.
+ *
+ * Both ways: link probes (`tide.probe.>`), which no stream captures and no
+ * service answers; they show that a link carries core messages right now.
+ *
+ * nats-server 2.9.10 enforces the subscribe side at the hub for every
+ * message. The publish side is enforced by the edge's own server (the hub
+ * sends it these rights and announces interest only in allowed subjects):
+ * it holds against a compromised edge runtime, not against a host that
+ * speaks the leaf protocol itself (docs/DESIGN-NOTES.md).
  */
 export function leafPermissions(edge: string, allEdges: readonly string[]): Permissions {
-  const others = allEdges.filter((e) => e !== edge).flatMap((e) => [`$JS.${edgeDomain(e)}.API.>`, `deliver.${edgeDomain(e)}.>`]);
+  const own = edgeDomain(edge);
+  const others = allEdges.filter((e) => e !== edge).map((e) => edgeDomain(e));
   return {
-    publish: { allow: [">"], deny: [...others, ...CLOUD_ADMIN_API] },
-    subscribe: { allow: [">"], deny: others },
+    publish: {
+      allow: [...CLOUD_API_READS, subjects.node(own), subjects.task("*"), OFFLOAD_SUBJECT, `deliver.${own}.>`, "_INBOX.>", "$JSC.R.>", "$JS.FC.>", LINK_PROBES],
+      deny: others.map((d) => `_INBOX.${d}.>`),
+    },
+    subscribe: { allow: [`$JS.${own}.API.>`, `_INBOX.${own}.>`, "$JS.FC.>", LINK_PROBES] },
   };
 }
 

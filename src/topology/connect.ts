@@ -1,6 +1,7 @@
 import { connect, type ConnectionOptions, type NatsConnection } from "nats";
 import { NotFoundError } from "../errors.ts";
 import { CLOUD_DOMAIN } from "../ids.ts";
+import { serviceInboxPrefix } from "./auth.ts";
 import { readCredentials, type TopologyFile } from "./files.ts";
 
 /** `cloud` (the hub) or an edge id. */
@@ -32,6 +33,8 @@ export function serviceCredentials(topology: TopologyFile, place: Place): { user
 export async function connectTo(topology: TopologyFile, place: Place, options: Partial<ConnectionOptions> = {}): Promise<NatsConnection> {
   const { url } = addressOf(topology, place);
   const service = serviceCredentials(topology, place);
+  // An edge's replies come back across its leaf link only under its own inbox prefix (auth.ts, leafPermissions).
+  const inboxPrefix = serviceInboxPrefix(place);
   return connect({
     // A clustered hub: any of its servers, so the connection moves on when one goes down.
     servers: place === CLOUD_DOMAIN && topology.hubCluster ? topology.hubCluster.map((s) => s.clientUrl) : url,
@@ -41,6 +44,7 @@ export async function connectTo(topology: TopologyFile, place: Place, options: P
     noAsyncTraces: true,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
+    ...(inboxPrefix ? { inboxPrefix } : {}),
     ...options,
   });
 }
