@@ -34,6 +34,13 @@ describe("the dashboard in a browser, during a short demo", () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1800 } });
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
+    // A panel's render error is caught and sent to console.error (the other panels still draw): it fails the test too.
+    // Only the live feed's reconnect attempts once the bounded demo has stopped are expected.
+    page.on("console", (m) => {
+      if (m.type() !== "error") return;
+      if (m.text().startsWith("Failed to load resource") && m.location().url.endsWith("/dashboard/events")) return;
+      errors.push(`console.error: ${m.text()} (${m.location().url})`);
+    });
     // Nothing may come from elsewhere: the page works offline.
     const foreign: string[] = [];
     page.on("request", (r) => void (r.url().startsWith(url!) || foreign.push(r.url())));
@@ -47,9 +54,22 @@ describe("the dashboard in a browser, during a short demo", () => {
     }
     expect(await page.locator("#edges tr").count()).toBeGreaterThanOrEqual(3); // a header and two edges
     expect(await page.locator("#edges").textContent()).toContain("edge-1");
+    // Each edge's link state, in the link column.
+    const links = await page.locator("#edges tr").evaluateAll((rows) => rows.slice(1).map((r) => [r.cells[0]?.textContent, r.cells[1]?.textContent]));
+    expect(links).toEqual([
+      ["edge-1", "up"],
+      ["edge-2", "up"],
+    ]);
     expect(await page.locator("#readings .chart svg polyline").count()).toBeGreaterThan(0);
     expect(await page.locator("#training .loss-chart svg polyline").count()).toBe(2); // loss and validation loss
     expect(await page.locator("#tasks .card").count()).toBeGreaterThan(0);
+    // Placement: each candidate with its score, and why (T_delay's terms) when hovered.
+    const reasons = await page.locator("#tasks .card .why span[title]").evaluateAll((spans) => spans.map((s) => [s.textContent, s.getAttribute("title")]));
+    expect(reasons.length).toBeGreaterThan(0);
+    for (const [text, why] of reasons) {
+      expect(text).toMatch(/^(edge-\d+|worker-demo) (\d|✗)/);
+      if (!text!.includes("✗")) expect(why).toMatch(/^T_transmit [\d.]+ ms \(.+\) \+ T_compute [\d.]+ ms \(.+\) \+ T_queue [\d.]+ ms; pressure /);
+    }
     const readings = Number(await page.locator("#cloud-readings").textContent());
     expect(readings).toBeGreaterThan(0);
 
