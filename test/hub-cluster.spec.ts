@@ -7,6 +7,7 @@ import { subjects } from "../src/events/subjects.ts";
 import { CLOUD_DOMAIN } from "../src/ids.ts";
 import { readStream } from "../src/store/read-stream.ts";
 import { startEdgeRuntime, type EdgeRuntime } from "../edge-runtime/runtime.ts";
+import { startCloudServices, type CloudServices } from "../src/cloud/cloud-services.ts";
 import { cloudReplicas } from "../src/topology/index.ts";
 import { applyStreams } from "../streams/apply.ts";
 import { eventually, givenTopology } from "./harness.ts";
@@ -18,22 +19,24 @@ let given: Awaited<ReturnType<typeof givenTopology>>;
 let cloud: NatsConnection;
 let devices: NatsConnection;
 let edge: EdgeRuntime;
+let services: CloudServices;
 
-// The data path only: servers, the edge runtime (ingest, UPLINK) and the replicated cloud streams. The cloud
-// services are left out: their projection followers can stall after a leader failover (see the report on issue 9).
+// The whole system on the clustered hub: the edge runtime (ingest, UPLINK, its followers of cloud streams) and the
+// cloud services (projections, trainer, scheduler, rollout controller), all of which must carry on through a kill.
 beforeAll(async () => {
   given = await givenTopology({ edges: [EDGE], cluster: 3 });
   cloud = await given.connect(CLOUD_DOMAIN);
-  edge = await startEdgeRuntime({ topology: given.topology.file, edge: EDGE, httpPort: 0, offloadAboveScore: Infinity });
   await applyStreams({ nc: cloud, place: "cloud", domain: CLOUD_DOMAIN, context: { edges: [EDGE], replicas: cloudReplicas(given.topology.file) } });
+  services = await startCloudServices({ topology: given.topology.file, httpPort: 0 });
+  edge = await startEdgeRuntime({ topology: given.topology.file, edge: EDGE, httpPort: 0, offloadAboveScore: Infinity });
   devices = await connectAsGateway(given.topology.file, EDGE);
 }, 120_000);
 
 afterAll(async () => {
   await devices?.close();
-  // The edge's followers of cloud streams (rollouts, tasks) can stall after the failover (the gap noted on issue 9),
-  // and its stop() with them: bounded here, so the servers are still stopped and the directory removed.
-  await Promise.race([edge?.stop(), new Promise((resolve) => setTimeout(resolve, 20_000))]);
+  // Not bounded: a follower that stalled after the failover would hang stop(), and that must fail the run.
+  await edge?.stop();
+  await services?.stop();
   await given?.cleanup();
 });
 
@@ -83,6 +86,25 @@ async function cloudReadingIds(): Promise<string[]> {
   return [];
 }
 
+/** Which servers host the consumers on the cloud READINGS (each consumer's leader), with how many each. */
+async function readingsConsumerHosts(): Promise<Map<string, number>> {
+  const jsm = await cloud.jetstreamManager();
+  const hosts = new Map<string, number>();
+  for (const c of await jsm.consumers.list("READINGS").next()) {
+    const host = c.cluster?.leader;
+    if (host) hosts.set(host, (hosts.get(host) ?? 0) + 1);
+  }
+  return hosts;
+}
+
+/** READINGS' leader now; when it is not `server`, ask the leader to step down (the cluster elects another). */
+async function leadReadingsFrom(server: string): Promise<string | undefined> {
+  const jsm = await cloud.jetstreamManager();
+  const leader = await jsm.streams.info("READINGS").then((i) => i.cluster?.leader, () => undefined);
+  if (leader && leader !== server) await cloud.request(`$JS.${CLOUD_DOMAIN}.API.STREAM.LEADER.STEPDOWN.READINGS`, undefined, { timeout: 5000 }).catch(() => undefined);
+  return leader;
+}
+
 describe("clustered hub (tide up --cluster 3)", () => {
   it("runs three hub servers in one JetStream cluster, with every cloud stream and bucket replicated three times", async () => {
     const file = given.topology.file;
@@ -101,8 +123,13 @@ describe("clustered hub (tide up --cluster 3)", () => {
     await eventually(cloudReadingIds, (ids) => ids.length >= 40, 60_000, "readings flowing into the cloud");
 
     const jsm = await cloud.jetstreamManager();
-    const leader = (await jsm.streams.info("READINGS")).cluster?.leader;
+    // The cloud projections read READINGS through ordered consumers: R1, each on one server. Kill the server that
+    // hosts the most of them, after making it the stream's leader (stepping the leader down until it lands there),
+    // so the kill takes the stream's leader and the consumers the projections read from at once.
+    const hosts = await readingsConsumerHosts();
+    const leader = [...hosts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
     expect(leader).toMatch(/^hub-\d$/);
+    await eventually(() => leadReadingsFrom(leader!), (l) => l === leader, 60_000, `${leader} leading READINGS`);
     await given.topology.killServer(leader!);
     const ackedAtKill = load.acked.size;
 
@@ -121,6 +148,22 @@ describe("clustered hub (tide up --cluster 3)", () => {
     const final = await eventually(tally, (t) => t.missing === 0, 90_000, "every acknowledged reading in the cloud");
     // Nothing lost, nothing twice, nothing that was not acknowledged.
     expect(final).toEqual({ stored: acked.size, distinct: acked.size, missing: 0, acked: acked.size });
+
+    // The services carried on: every cloud projection reaches the end of its stream (READINGS among them, whose
+    // consumers were on the killed server), and the edge's followers of cloud streams stop when asked (afterAll).
+    const lagging = async () => {
+      const rows = services.db.prepare("SELECT projection, stream, last_seq FROM tide_checkpoints").all() as { projection: string; stream: string; last_seq: number }[];
+      const behind: string[] = [];
+      for (const row of rows) {
+        const last = await jsm.streams.info(row.stream).then((i) => i.state.last_seq, () => Number.POSITIVE_INFINITY);
+        if (row.last_seq < last) behind.push(`${row.projection} at ${row.last_seq} of ${row.stream} ${last}`);
+      }
+      return { projections: rows.length, behind };
+    };
+    const caughtUp = await eventually(lagging, (l) => l.behind.length === 0, 90_000, "every cloud projection at the end of its stream");
+    expect(caughtUp.projections).toBeGreaterThanOrEqual(3);
+    const readings = (services.db.prepare("SELECT COUNT(*) AS n FROM tide_checkpoints WHERE stream = 'READINGS' AND last_seq >= ?").get(acked.size) as { n: number }).n;
+    expect(readings).toBeGreaterThanOrEqual(1);
 
     // The killed server comes back and catches up.
     await given.topology.startServer(leader!);

@@ -1,4 +1,5 @@
-import type { JsMsg, MsgHdrs, NatsConnection } from "nats";
+import { ConsumerEvents, type Consumer, type ConsumerMessages, type JsMsg, type MsgHdrs, type NatsConnection } from "nats";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ValidationError } from "../errors.ts";
 import type { TideEvent } from "../events/catalogue.ts";
 import type { DecodeFailure } from "../events/envelope.ts";
@@ -58,12 +59,46 @@ export function storedAtOf(nanos: number): string {
 }
 
 /**
+ * How long a pull waits before the server ends it (a fresh pull follows at
+ * once). An idle consumer answers every pull when it expires, so a read that
+ * hears nothing at all (no message, no pull ending) for `SILENCE_LIMIT_MS` has
+ * lost its consumer.
+ */
+const PULL_EXPIRES_MS = 5_000;
+const SILENCE_LIMIT_MS = 2.5 * PULL_EXPIRES_MS;
+/** How often a read checks how long it has heard nothing. */
+const WATCH_INTERVAL_MS = 2_500;
+/**
+ * Longest wait for a consumer to be created. nats.js retries a create that
+ * times out for minutes, and in a cluster with a server down the create can
+ * keep timing out: a consumer placed on the down server never answers. A
+ * fresh consumer (a new name) is placed anew.
+ */
+const OPEN_TIMEOUT_MS = 15_000;
+/** Longest wait between attempts to open a replacement consumer. */
+const REOPEN_BACKOFF_MAX_MS = 5_000;
+/** A bounded read gives up after this many failed attempts to open a replacement consumer. */
+const BOUNDED_REOPEN_ATTEMPTS = 6;
+
+/**
  * Read a stream in order, a batch of messages at a time: whatever arrived
  * since the last batch was taken, in stream order. It pulls `batch` messages
  * per round trip through an ordered consumer and takes them in the consumer's
  * callback, so no promise is made per message (callers that process a batch
  * synchronously pay no per-message async cost). Stops at the stream's end as
  * it was when the read began, unless `follow` is set.
+ *
+ * An ordered consumer is an R1 consumer on one server. When that server goes
+ * away (a hub server killed in a cluster) nats.js keeps asking after the lost
+ * consumer and the read stalls without an error: after a reconnect it stops
+ * watching heartbeats until the consumer answers again, which a consumer on a
+ * dead server never does. So the read watches for itself: when it heard
+ * nothing from its consumer (no message, no expired pull, which an idle
+ * consumer answers every few seconds) for longer than that can take, or the
+ * consumer's heartbeats stop, it drops the consumer and opens a new one after
+ * the last message taken:
+ * nothing skipped, nothing twice. A follow read retries that until it works or
+ * is aborted; a bounded read throws after a few tries.
  */
 export async function* readBatches(nc: NatsConnection, options: ReadOptions): AsyncGenerator<JsMsg[]> {
   const { stream, domain, subject, fromSeq, toSeq, since, until, follow = false, batch = 1000, signal } = options;
@@ -78,44 +113,130 @@ export async function* readBatches(nc: NatsConnection, options: ReadOptions): As
   let queue: JsMsg[] = [];
   /** The last message wanted was taken (or one past the bounds seen): take no more. */
   let finished = false;
-  let closed = false;
-  let closedBy: Error | undefined;
+  /** Stream sequence of the last message taken (0: none yet): a replacement consumer starts after it. */
+  let lastTaken = 0;
+  /** When the consumer was last heard from (a message or a status: pulls ending, heartbeats missed). */
+  let heardAt = Date.now();
   let wake: (() => void) | undefined;
-  const take = (m: JsMsg) => {
-    if (finished) return;
-    const seq = m.seq;
-    if (seq < start) return;
-    const info = m.info;
-    if (info.timestampNanos > untilNanos || seq > end) {
-      if (follow) return;
-      finished = true;
-    } else {
-      queue.push(m);
-      if (!follow && (seq >= end || info.pending === 0)) finished = true;
-    }
+  const rouse = () => {
     if (wake) {
       const w = wake;
       wake = undefined;
       w();
     }
   };
+  const take = (m: JsMsg) => {
+    if (finished) return;
+    const seq = m.seq;
+    heardAt = Date.now();
+    if (seq < start || seq <= lastTaken) return;
+    const info = m.info;
+    if (info.timestampNanos > untilNanos || seq > end) {
+      if (follow) return;
+      finished = true;
+    } else {
+      lastTaken = seq;
+      queue.push(m);
+      if (!follow && (seq >= end || info.pending === 0)) finished = true;
+    }
+    rouse();
+  };
 
   const js = nc.jetstream(domain ? { domain } : {});
-  const consumer = await js.consumers.get(stream, {
-    ...(subject ? { filterSubjects: subject } : {}),
-    ...(since ? { opt_start_time: since.toISOString() } : { opt_start_seq: start }),
-  });
-  const messages = await consumer.consume({ max_messages: batch, callback: take });
-  void messages.closed().then((error) => {
-    closed = true;
-    closedBy = error ?? undefined;
-    wake?.();
-  });
-  const abort = () => void messages.close().catch(() => undefined);
+  /** One ordered consumer and what became of it. */
+  interface Reader {
+    consumer: Consumer;
+    messages: ConsumerMessages;
+    closed: boolean;
+    closedBy?: Error;
+    stalled: boolean;
+  }
+  const open = async (): Promise<Reader> => {
+    const consumer = await js.consumers.get(stream, {
+      ...(subject ? { filterSubjects: subject } : {}),
+      // The first consumer starts where asked; a replacement right after the last message taken.
+      ...(lastTaken > 0 ? { opt_start_seq: lastTaken + 1 } : since ? { opt_start_time: since.toISOString() } : { opt_start_seq: start }),
+    });
+    const consuming = consumer.consume({ max_messages: batch, expires: PULL_EXPIRES_MS, callback: take });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), OPEN_TIMEOUT_MS)));
+    const messages = await Promise.race([consuming, timedOut]).finally(() => clearTimeout(timer));
+    if (!messages) {
+      // Abandoned: whenever nats.js gets it created after all, it is closed and deleted (and any message it
+      // delivers meanwhile is one already taken or one the next consumer delivers again: `take` skips it).
+      consuming.then(
+        (late) => {
+          void late.close().catch(() => undefined);
+          void consumer.delete().catch(() => undefined);
+        },
+        () => undefined,
+      );
+      throw new Error(`${stream}: no consumer created within ${OPEN_TIMEOUT_MS / 1000} s`);
+    }
+    const reader: Reader = { consumer, messages, closed: false, stalled: false };
+    void messages.closed().then((error) => {
+      reader.closed = true;
+      reader.closedBy = error ?? undefined;
+      rouse();
+    });
+    watch(reader);
+    void (async () => {
+      for await (const status of await messages.status()) {
+        heardAt = Date.now();
+        if (status.type === ConsumerEvents.HeartbeatsMissed) {
+          reader.stalled = true;
+          rouse();
+          return;
+        }
+      }
+    })().catch(() => undefined);
+    return reader;
+  };
+  let watchdog: ReturnType<typeof setInterval> | undefined;
+  /** Mark the reader stalled once nothing was heard from its consumer for too long. */
+  const watch = (reader: Reader) => {
+    clearInterval(watchdog);
+    heardAt = Date.now();
+    let lookedAt = Date.now();
+    watchdog = setInterval(() => {
+      const now = Date.now();
+      // A late tick means this process was busy (its timers run before the socket's data is read): what arrived
+      // meanwhile has not been seen yet, so the silence is not the consumer's.
+      if (now - lookedAt > 2 * WATCH_INTERVAL_MS) heardAt = now;
+      lookedAt = now;
+      if (now - heardAt > SILENCE_LIMIT_MS && !reader.closed && !reader.stalled) {
+        reader.stalled = true;
+        rouse();
+      }
+    }, WATCH_INTERVAL_MS);
+    watchdog.unref();
+  };
+  const discard = (reader: Reader) => {
+    void reader.messages.close().catch(() => undefined);
+    void reader.consumer.delete().catch(() => undefined);
+  };
+  /** A replacement for a stalled consumer: retried with backoff (a follow read until it works or is aborted). */
+  const reopen = async (): Promise<Reader | undefined> => {
+    for (let attempt = 0; ; attempt++) {
+      if (signal?.aborted) return undefined;
+      try {
+        return await open();
+      } catch (error) {
+        if (!follow && attempt + 1 >= BOUNDED_REOPEN_ATTEMPTS) throw error;
+        await sleep(Math.min(REOPEN_BACKOFF_MAX_MS, 250 * 2 ** attempt), undefined, signal ? { signal } : {}).catch(() => undefined);
+      }
+    }
+  };
+
+  let reader: Reader | undefined = await open();
+  const abort = () => {
+    if (reader) void reader.messages.close().catch(() => undefined);
+    rouse();
+  };
   signal?.addEventListener("abort", abort, { once: true });
   try {
     if (!follow) {
-      const info = await consumer.info(true);
+      const info = await reader.consumer.info(true);
       if (info.num_pending === 0) return;
     }
     for (;;) {
@@ -125,16 +246,28 @@ export async function* readBatches(nc: NatsConnection, options: ReadOptions): As
         yield taken;
         continue;
       }
-      if (finished || closed) break;
+      if (finished || signal?.aborted) break;
+      if (reader.closed) {
+        if (reader.closedBy) throw reader.closedBy;
+        break;
+      }
+      if (reader.stalled) {
+        discard(reader);
+        reader = await reopen();
+        if (!reader) break;
+        continue;
+      }
       await new Promise<void>((resolve) => (wake = resolve));
       wake = undefined;
     }
-    if (closedBy) throw closedBy;
   } finally {
     finished = true;
+    clearInterval(watchdog);
     signal?.removeEventListener("abort", abort);
-    await messages.close().catch(() => undefined);
-    await consumer.delete().catch(() => undefined);
+    if (reader) {
+      await reader.messages.close().catch(() => undefined);
+      await reader.consumer.delete().catch(() => undefined);
+    }
   }
 }
 
