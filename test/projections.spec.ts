@@ -301,12 +301,11 @@ describe("as-of rebuild", () => {
 
     const cli = await tide(["project", "rebuild", "devices", "--edge", edge, "--as-of", asOf.toISOString(), "--json", "--dir", given.dir]).done;
     expect(cli.code, cli.stderr).toBe(0);
-    const printed = cli.stdout
-      .trim()
-      .split("\n")
-      .map((line) => JSON.parse(line) as unknown);
-    expect(printed).toEqual(rows(upToBatch1, "devices"));
-    expect(printed).toHaveLength(3);
+    const printed = JSON.parse(cli.stdout) as { projection: string; asOf: string; tables: Record<string, unknown[]> };
+    expect(printed.projection).toBe("devices");
+    expect(printed.asOf).toBe(asOf.toISOString());
+    expect(printed.tables.devices).toEqual(rows(upToBatch1, "devices"));
+    expect(printed.tables.devices).toHaveLength(3);
     for (const db of [upToBatch1, asOfDb, now]) db.close();
   });
 });
