@@ -139,9 +139,9 @@ describe("GET /metrics", () => {
 
     const text = await eventually(
       async () => (await scrape(url)).text,
-      (t) => sample(t, "tide_tasks", { state: "completed" }) === 1 && sample(t, "tide_training_runs", { status: "completed" }) === 1,
+      (t) => sample(t, "tide_tasks", { state: "completed" }) === 1 && sample(t, "tide_training_runs", { status: "completed" }) === 1 && sample(t, "tide_cloud_readings_total", { edge: "1" }) === 13 + 240,
       60_000,
-      "the task completed and the run completed, in the cloud's projections",
+      "the task, the run and the training data in the cloud's projections",
     );
     // Tasks by state: the one task completed, none left in another state.
     expect(["pending", "assigned", "running", "abandoned"].map((state) => sample(text, "tide_tasks", { state }))).toEqual([undefined, undefined, undefined, undefined]);
