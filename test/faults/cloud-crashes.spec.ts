@@ -50,6 +50,7 @@ describe("fault: the trainer (`tide cloud`) is SIGKILLed mid-run", () => {
 describe("fault: the scheduler (`tide cloud`) is SIGKILLed mid-assignment", () => {
   it("after the restart every task is assigned and completes exactly once", async () => {
     const ids: string[] = [];
+    let assignedAtKill = 0;
     await runFaultScenario(system, {
       name: "SIGKILL scheduler mid-assignment",
       hit: ["cloud"],
@@ -62,10 +63,14 @@ describe("fault: the scheduler (`tide cloud`) is SIGKILLed mid-assignment", () =
           "the first assignment",
         );
         await system.kill("cloud");
+        assignedAtKill = new Set(eventsData(await taskEvents(hub), "tide.task.assigned.v1").flatMap((a) => (ids.includes(a.taskId) ? [a.taskId] : []))).size;
         await hold(2000);
       },
       recover: () => system.restart("cloud"),
     });
+    // Mid-assignment: the scheduler had placed some of the tasks, not all, when it died.
+    expect(assignedAtKill).toBeGreaterThanOrEqual(1);
+    expect(assignedAtKill).toBeLessThan(ids.length);
     const all = await eventually(
       () => taskEvents(hub),
       (events) => ids.every((id) => eventsData(events, "tide.task.completed.v1").some((c) => c.taskId === id)),

@@ -5,7 +5,7 @@ import type { NatsConnection } from "nats";
 import { expect } from "vitest";
 import { checkpointStore, createApplier, openProjectionDb, projectionCatalogue, runsOn, type ProjectionPlace } from "../../projections/index.ts";
 import { CLOUD_DOMAIN, edgeDomain } from "../../src/ids.ts";
-import { readStream, type StoredEvent } from "../../src/store/read-stream.ts";
+import { readBatches, readStream, type StoredEvent } from "../../src/store/read-stream.ts";
 import { eventually, tempDir } from "../harness.ts";
 import type { AckedReading } from "./devices.ts";
 
@@ -53,10 +53,18 @@ function snapshot(db: Database.Database, tables: readonly string[], projection: 
   })();
 }
 
+/** Stream sequence of the last message a projection's source holds now (0: none). */
+async function lastSourceSeq(nc: NatsConnection, domain: string, source: { stream: string; subject?: string }): Promise<number> {
+  let last = 0;
+  for await (const batch of readBatches(nc, { stream: source.stream, domain, ...(source.subject ? { subject: source.subject } : {}) })) last = batch.at(-1)?.seq ?? last;
+  return last;
+}
+
 /**
- * Invariant 2: each live projection of a place equals a rebuild from its stream
- * up to the sequence the live one has applied (read from the live SQLite file
- * while its process runs).
+ * Invariant 2: each live projection of a place reaches the end of its source
+ * (as it is when the check begins: a projection that stalled fails here) and
+ * then equals a rebuild from its stream up to the sequence the live one has
+ * applied (read from the live SQLite file while its process runs).
  */
 export async function expectProjectionsEqualRebuild(nc: NatsConnection, dbPath: string, place: ProjectionPlace, edge?: string): Promise<string[]> {
   const domain = place === "edge" ? edgeDomain(edge!) : CLOUD_DOMAIN;
@@ -65,6 +73,8 @@ export async function expectProjectionsEqualRebuild(nc: NatsConnection, dbPath: 
   const checked: string[] = [];
   try {
     for (const projection of projectionCatalogue.filter((p) => runsOn(p, place))) {
+      const end = await lastSourceSeq(nc, domain, projection.source(place, edge));
+      await eventually(() => liveCheckpoint(dbPath, projection.name), (seq) => seq >= end, 60_000, `${place} projection ${projection.name} at the end of its source (seq ${end})`);
       const before = snapshot(live, projection.tables, projection.name);
       const db = openProjectionDb(join(scratch, `${projection.name}.db`));
       try {

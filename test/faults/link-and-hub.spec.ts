@@ -3,12 +3,8 @@ import { eventually } from "../harness.ts";
 import { hold, runFaultScenario } from "./scenario.ts";
 import { givenFaultSystem, type FaultSystem } from "./system.ts";
 
-/**
- * How long the leaf link stays cut. The issue asks for 60 s; 20 s already spans
- * the edge noticing the loss, the edge working on alone, and a backlog to
- * catch up; TIDE_FAULT_CUT_SECONDS=60 runs the full minute.
- */
-const CUT_MS = Number(process.env.TIDE_FAULT_CUT_SECONDS ?? 20) * 1000;
+/** How long the leaf link stays cut: the issue's full minute (TIDE_FAULT_CUT_SECONDS changes it for a quick local run). */
+const CUT_MS = Number(process.env.TIDE_FAULT_CUT_SECONDS ?? 60) * 1000;
 
 let system: FaultSystem;
 
