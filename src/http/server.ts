@@ -64,6 +64,8 @@ function statusOf(error: unknown): { status: number; body: { error: string; issu
   if (error instanceof HttpError) return { status: error.status, body: { error: error.message, ...(error.issues.length ? { issues: error.issues } : {}) } };
   if (error instanceof TideError && error.code === ErrorCode.Validation) return { status: 400, body: { error: error.message } };
   if (error instanceof TideError && error.code === ErrorCode.NotFound) return { status: 404, body: { error: error.message } };
+  // Someone else decided first (and kept doing so through the handler's retries): the client may ask again.
+  if (error instanceof TideError && error.code === ErrorCode.Concurrency) return { status: 409, body: { error: error.message } };
   return { status: 500, body: { error: "internal error" } };
 }
 
