@@ -1,3 +1,4 @@
+import type { EventData } from "../events/catalogue.ts";
 import { judge } from "./criteria.ts";
 import { planRollout } from "./plan.ts";
 import { isActive, type Decision, type EdgeVerdict, type Rollout, type RolloutConfig, type RolloutState } from "./types.ts";
@@ -5,7 +6,13 @@ import { isActive, type Decision, type EdgeVerdict, type Rollout, type RolloutCo
 /** The rollout id the auto policy gives a version: one per version, so replicas cannot both request it. */
 export const autoRolloutId = (version: string) => `auto-${version}`;
 
-function rollBack(r: Rollout, reason: string, extra: { stage?: number; verdicts?: EdgeVerdict[] } = {}): Decision {
+/** A `rolled_back` of `r`, appended expecting its last seq: automatic (the criteria) or manual (`decideRollback`). */
+export function rolledBack(
+  r: Rollout,
+  reason: string,
+  extra: { trigger?: "automatic" | "manual"; stage?: number; verdicts?: EdgeVerdict[]; requestedBy?: string } = {},
+): Decision & { event: { type: "tide.rollout.rolled_back.v1"; data: EventData<"tide.rollout.rolled_back.v1"> } } {
+  const { trigger = "automatic", ...rest } = extra;
   return {
     rolloutId: r.rolloutId,
     expectedSeq: r.lastSeq,
@@ -16,12 +23,13 @@ function rollBack(r: Rollout, reason: string, extra: { stage?: number; verdicts?
         version: r.version,
         ...(r.plan?.previousVersion ? { toVersion: r.plan.previousVersion } : {}),
         reason,
-        trigger: "automatic",
-        ...extra,
+        trigger,
+        ...rest,
       },
     },
   };
 }
+const rollBack = (r: Rollout, reason: string, extra: { stage: number; verdicts: EdgeVerdict[] }): Decision => rolledBack(r, reason, extra);
 
 /** The decision a running stage calls for now, if any. */
 function decideStage(r: Rollout, now: number): Decision | undefined {

@@ -1,5 +1,6 @@
 import { ConcurrencyError } from "../errors.ts";
 import type { EventData } from "../events/catalogue.ts";
+import { rolledBack } from "./decide.ts";
 import type { Rollout, RolloutState } from "./types.ts";
 
 /** What a manual rollback asks for. */
@@ -70,24 +71,12 @@ export function decideRollback(state: RolloutState, command: RollbackCommand): R
   }
   const toVersion = r.plan?.previousVersion;
   const result: RollbackResult = { rolloutId: r.rolloutId, version: r.version, ...(toVersion ? { toVersion } : {}) };
-  return {
-    success: true,
-    rolloutId: r.rolloutId,
-    expectedSeq: r.lastSeq,
-    event: {
-      type: "tide.rollout.rolled_back.v1",
-      data: {
-        rolloutId: r.rolloutId,
-        version: r.version,
-        ...(toVersion ? { toVersion } : {}),
-        reason: command.reason ?? `manual rollback by ${command.requestedBy}`,
-        trigger: "manual",
-        ...(r.stage >= 0 ? { stage: r.stage } : {}),
-        requestedBy: command.requestedBy,
-      },
-    },
-    result,
-  };
+  const decision = rolledBack(r, command.reason ?? `manual rollback by ${command.requestedBy}`, {
+    trigger: "manual",
+    ...(r.stage >= 0 ? { stage: r.stage } : {}),
+    requestedBy: command.requestedBy,
+  });
+  return { success: true, ...decision, result };
 }
 
 /**
