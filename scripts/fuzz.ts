@@ -1,7 +1,9 @@
 /**
  * `npm run fuzz [-- --messages N --seed S]`: N (default 100,000) random and malformed messages against a
  * running system (`tide edge` and `tide cloud` processes): the edge's NATS ingest subjects, an MQTT
- * device's topic, the cloud's joint-inference subject, and every edge and cloud HTTP route. Passes when
+ * device's topic (junk payloads) and topics it may not use (good readings), the cloud's joint-inference
+ * subject, and every edge and cloud HTTP route (the read-only ones, the dashboard's event stream
+ * included, with junk queries, methods and bodies). Passes when
  * every message got a clear rejection, every bad reading is in the DLQ with its reason, no reading was
  * stored, no projection changed and no process died. Prints the counts as JSON.
  */
@@ -17,9 +19,16 @@ if (!Number.isInteger(total) || total < 100) {
   process.stderr.write("--messages must be a whole number >= 100\n");
   process.exit(2);
 }
-// The mix: mostly device readings (the ingress that sees the most traffic), then HTTP, MQTT and joint inference.
-const plan = { ingestMqtt: Math.round(total * 0.05), offload: Math.round(total * 0.05), http: Math.round(total * 0.1) };
-const ingestNats = total - plan.ingestMqtt - plan.offload - plan.http;
+// The mix: mostly device readings (the ingress that sees the most traffic), then HTTP, MQTT (payloads and
+// topics) and joint inference.
+const plan = {
+  ingestMqtt: Math.round(total * 0.04),
+  mqttTopics: Math.round(total * 0.01),
+  offload: Math.round(total * 0.05),
+  http: Math.round(total * 0.07),
+  httpRead: Math.round(total * 0.03),
+};
+const ingestNats = total - plan.ingestMqtt - plan.mqttTopics - plan.offload - plan.http - plan.httpRead;
 
 const system = await givenFaultSystem({ edges: ["1"] });
 try {
@@ -39,10 +48,14 @@ try {
     seconds: Math.round((Date.now() - started) / 1000),
     ingestNats: counts.ingestNats,
     ingestMqtt: counts.ingestMqtt,
+    mqttTopics: counts.mqttTopics,
     offload: counts.offload,
     http: counts.http,
+    httpRead: counts.httpRead,
     reasons: counts.reasons,
     httpStatuses: counts.statuses,
+    topicOutcomes: counts.topicOutcomes,
+    readStatuses: counts.readStatuses,
     deadLettered: verdict.deadLettered,
     problems: verdict.problems,
   };

@@ -11,9 +11,10 @@ export interface FuzzVerdict {
 }
 
 /**
- * The fuzz invariants: every message got a clear rejection; every rejected
- * reading is in the DLQ; no reading stored, no projection changed; no process
- * restarted or died.
+ * The fuzz invariants: every message got a clear rejection (a read-only
+ * route its content, a junk MQTT topic a PUBACK or a closed connection and
+ * no ack); every rejected reading is in the DLQ; no reading stored, no
+ * projection changed; no process restarted or died.
  */
 export async function checkAfterFuzz(system: FaultSystem, before: FuzzSnapshot, counts: FuzzCounts): Promise<FuzzVerdict> {
   const problems: string[] = [...counts.unclear.map((u) => `unclear answer: ${u}`)];
@@ -39,5 +40,5 @@ export async function checkAfterFuzz(system: FaultSystem, before: FuzzSnapshot, 
     for (const table of Object.keys(a)) if (JSON.stringify(a[table]) !== JSON.stringify(b[table])) problems.push(`${place} projection table ${table} changed`);
   }
   for (const [name, pid] of Object.entries(before.pids)) if (after.pids[name] !== pid) problems.push(`${name}: pid ${pid} -> ${after.pids[name] ?? "not running"}`);
-  return { messages: ingested + counts.offload + counts.http, deadLettered, problems };
+  return { messages: ingested + counts.mqttTopics + counts.offload + counts.http + counts.httpRead, deadLettered, problems };
 }

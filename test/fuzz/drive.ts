@@ -1,5 +1,5 @@
 import Database from "better-sqlite3";
-import mqtt from "mqtt";
+import mqtt, { type MqttClient } from "mqtt";
 import { headers as natsHeaders, type NatsConnection } from "nats";
 import type { IngestReply } from "../../edge-runtime/ingest/ingest.ts";
 import { addDevice, deviceMqttOptions } from "../../src/devices/index.ts";
@@ -7,7 +7,8 @@ import { CLOUD_DOMAIN, edgeDomain } from "../../src/ids.ts";
 import { projectionCatalogue, runsOn, type ProjectionPlace } from "../../projections/index.ts";
 import { eventually } from "../harness.ts";
 import type { FaultSystem } from "../faults/system.ts";
-import { createFuzz, type HttpRoute } from "./generate.ts";
+import { createFuzz, type HttpRoute, type MqttTopicCase } from "./generate.ts";
+import { CLOUD_READ_ROUTES, EDGE_READ_ROUTES, sendReadCase, type ReadAnswer } from "./http-read.ts";
 
 /** The routes of the edge and cloud HTTP APIs that take input. */
 export const EDGE_ROUTES: HttpRoute[] = [{ method: "POST", path: "/predict" }];
@@ -31,12 +32,20 @@ const MOVES_WITH_TIME = new Set(["nodes", "node_models", "edge_activity"]);
 export interface FuzzCounts {
   ingestNats: number;
   ingestMqtt: number;
+  /** Good readings on topics their device may not use. */
+  mqttTopics: number;
   offload: number;
   http: number;
+  /** Requests to the read-only routes (dashboard, models, metrics, health). */
+  httpRead: number;
   /** Ingest replies by reason. */
   reasons: Record<string, number>;
   /** HTTP answers by status. */
   statuses: Record<string, number>;
+  /** Junk-topic publishes by outcome: `puback` (dropped), `closed` (connection closed by the server). */
+  topicOutcomes: Record<string, number>;
+  /** Read-only route answers by status (`closed`: dropped by the HTTP parser). */
+  readStatuses: Record<string, number>;
   deadLettered: number;
   /** Every message that got something other than a clear rejection (should stay empty). */
   unclear: string[];
@@ -81,16 +90,20 @@ const bump = (counts: Record<string, number>, key: string) => (counts[key] = (co
 export interface FuzzPlan {
   ingestNats: number;
   ingestMqtt: number;
+  mqttTopics: number;
   offload: number;
   http: number;
+  httpRead: number;
   seed?: string;
   onProgress?: (done: number, total: number) => void;
 }
 
 /**
  * Fuzz a running system (one edge): malformed readings on the edge's NATS
- * ingest subjects and an MQTT device's topic, junk joint-inference requests,
- * malformed HTTP requests to every edge and cloud route. Returns what came
+ * ingest subjects and an MQTT device's topic, good readings on topics that
+ * device may not use, junk joint-inference requests, malformed HTTP requests
+ * to every edge and cloud route (junk queries, methods and bodies on the
+ * read-only ones, server-sent events opened and dropped). Returns what came
  * back; checks nothing itself except that every answer was a clear rejection
  * (collected in `unclear` otherwise). See `checkAfterFuzz` for the invariants.
  */
@@ -99,8 +112,8 @@ export async function runFuzz(system: FaultSystem, plan: FuzzPlan): Promise<Fuzz
   const fuzz = createFuzz(plan.seed ?? "tide-fuzz");
   const edgeNc = await system.connect(edge.id);
   const hub = await system.connect(CLOUD_DOMAIN);
-  const counts: FuzzCounts = { ingestNats: 0, ingestMqtt: 0, offload: 0, http: 0, reasons: {}, statuses: {}, deadLettered: 0, unclear: [] };
-  const total = plan.ingestNats + plan.ingestMqtt + plan.offload + plan.http;
+  const counts: FuzzCounts = { ingestNats: 0, ingestMqtt: 0, mqttTopics: 0, offload: 0, http: 0, httpRead: 0, reasons: {}, statuses: {}, topicOutcomes: {}, readStatuses: {}, deadLettered: 0, unclear: [] };
+  const total = plan.ingestNats + plan.ingestMqtt + plan.mqttTopics + plan.offload + plan.http + plan.httpRead;
   let done = 0;
   const tick = () => {
     done++;
@@ -127,16 +140,26 @@ export async function runFuzz(system: FaultSystem, plan: FuzzPlan): Promise<Fuzz
     tick();
   });
 
-  // MQTT, QoS 1, from a registered device on its own topic; the answer comes on its ack topic.
-  if (plan.ingestMqtt > 0) {
+  // MQTT from a registered device. First good readings on topics it may not use (nothing may reach ingest,
+  // so no ack may come), then malformed readings on its own topic, QoS 1, each answered on its ack topic.
+  if (plan.ingestMqtt > 0 || plan.mqttTopics > 0) {
     const device = "fuzz-mqtt";
     await addDevice(system.dir, edge.id, device);
     const { url, username, password } = deviceMqttOptions(system.file, edge.id, device);
-    const client = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: `fuzz-${Date.now()}`, username, password, reconnectPeriod: 1000 });
+    const connectDevice = (reconnectPeriod: number) => mqtt.connectAsync(url, { protocolVersion: 4, clientId: `fuzz-${Date.now()}-${Math.random()}`, username, password, reconnectPeriod });
+    const client = await connectDevice(1000);
     const acks: IngestReply[] = [];
     client.on("message", (_topic, payload) => acks.push(JSON.parse(payload.toString()) as IngestReply));
     await client.subscribeAsync(`tide/ack/${edge.id}/${device}`, { qos: 1 });
     try {
+      await pooled(plan.mqttTopics, 8, async () => {
+        const c = fuzz.mqttTopic(edge.id, device);
+        const outcome = c.closes ? await publishClosing(connectDevice, c, `tide/ack/${edge.id}/${device}`) : await publishDropped(client, c);
+        bump(counts.topicOutcomes, outcome);
+        if (outcome === "unanswered") unclear(`mqtt topic ${c.kind} ${JSON.stringify(c.topic.slice(0, 80))}: neither PUBACK nor close`);
+        counts.mqttTopics++;
+        tick();
+      });
       await pooled(plan.ingestMqtt, 32, async () => {
         const c = fuzz.mqtt();
         await client.publishAsync(`tide/ingest/${edge.id}/${device}`, Buffer.from(c.data), { qos: 1 });
@@ -144,6 +167,8 @@ export async function runFuzz(system: FaultSystem, plan: FuzzPlan): Promise<Fuzz
         tick();
       });
       await eventually(() => acks.length, (n) => n >= plan.ingestMqtt, 120_000, `acks of ${plan.ingestMqtt} MQTT messages`);
+      // An ack more than the malformed readings sent: a junk topic reached ingest.
+      if (acks.length > plan.ingestMqtt) unclear(`mqtt: ${acks.length} acks for ${plan.ingestMqtt} readings on the device's own topic`);
       for (const a of acks) {
         if (a.ok || !a.reason || !a.message) unclear(`mqtt: ${JSON.stringify(a)}`);
         else bump(counts.reasons, a.reason);
@@ -195,7 +220,49 @@ export async function runFuzz(system: FaultSystem, plan: FuzzPlan): Promise<Fuzz
     counts.http++;
     tick();
   });
+
+  // The read-only routes: junk query strings, bodies and methods; the event stream opened and dropped.
+  const readTargets: { base: string; routes: Record<string, ReadAnswer> }[] = [
+    { base: edge.httpUrl, routes: EDGE_READ_ROUTES },
+    { base: system.file.hub.httpUrl, routes: CLOUD_READ_ROUTES },
+  ];
+  await pooled(plan.httpRead, 8, async (i) => {
+    // Cloud routes three times out of four: it has six of the eight.
+    const target = readTargets[i % 4 === 0 ? 0 : 1]!;
+    const c = fuzz.read(Object.keys(target.routes));
+    const outcome = await sendReadCase(target.base, target.routes[c.route]!, c);
+    bump(counts.readStatuses, String(outcome.status));
+    if (outcome.problem) unclear(`http read ${c.kind} ${c.method} ${c.path.slice(0, 80)}: ${outcome.problem}`);
+    counts.httpRead++;
+    tick();
+  });
   return counts;
+}
+
+/** QoS 1 on the open connection: nats-server PUBACKs a forbidden topic and drops the message. */
+async function publishDropped(client: MqttClient, c: MqttTopicCase): Promise<"puback" | "unanswered"> {
+  const answered = client.publishAsync(c.topic, Buffer.from(c.data), { qos: 1 }).then(
+    () => "puback" as const,
+    () => "unanswered" as const,
+  );
+  return Promise.race([answered, new Promise<"unanswered">((resolve) => setTimeout(() => resolve("unanswered"), 10_000).unref())]);
+}
+
+/** A topic that is no valid subject: the server closes the connection, so each gets a connection of its own (QoS 0). */
+async function publishClosing(connectDevice: (reconnectPeriod: number) => Promise<MqttClient>, c: MqttTopicCase, ackTopic: string): Promise<"closed" | "open"> {
+  const client = await connectDevice(0);
+  try {
+    const closed = new Promise<"closed">((resolve) => client.once("close", () => resolve("closed")));
+    client.publish(c.topic, Buffer.from(c.data), { qos: 0 }, () => undefined);
+    // Still open after a round trip (a subscribe answered) means the server took it and dropped it.
+    const roundTrip = client.subscribeAsync(ackTopic, { qos: 0 }).then(
+      () => new Promise<"open">((resolve) => setTimeout(() => resolve("open"), 500).unref()),
+      () => "closed" as const,
+    );
+    return await Promise.race([closed, roundTrip]);
+  } finally {
+    await client.endAsync(true).catch(() => undefined);
+  }
 }
 
 /** What fuzzing must not change: stored readings, dead letters so far, the projections. */

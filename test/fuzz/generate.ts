@@ -121,6 +121,70 @@ const ingestKinds: ((r: Random) => IngestCase)[] = [
 /** Payloads an MQTT device can send (no headers, its own topic). */
 const mqttKinds = ingestKinds.filter((_, i) => ![13, 15, 16].includes(i));
 
+/**
+ * An MQTT publish of a good reading on a topic its device may not use: the
+ * only thing wrong is the topic, so any of them reaching ingest would store a
+ * reading. `closes`: the topic is not a valid subject (`.`, a space, an MQTT
+ * wildcard, empty), and nats-server closes the connection; otherwise it
+ * PUBACKs a QoS 1 publish and drops it (DESIGN §9).
+ */
+export interface MqttTopicCase {
+  kind: string;
+  topic: string;
+  closes: boolean;
+  data: Uint8Array;
+}
+
+/** A topic level that stays one level and a valid subject token (no `/`, `.`, space, `+`, `#`). */
+function junkLevel(r: Random, max = 12): string {
+  const chars = [..."abcXYZ019-_*>$%~@!\u00e9\u4e2d\u{1F600}\u0000"];
+  return Array.from({ length: r.int(1, max) }, () => chars[r.int(0, chars.length - 1)]).join("");
+}
+
+const topicKinds: ((r: Random, edge: string, device: string) => Omit<MqttTopicCase, "data">)[] = [
+  (r, e, d) => ({ kind: "extra levels under its topic", topic: [`tide/ingest/${e}/${d}`, ...Array.from({ length: r.int(1, 3) }, () => junkLevel(r))].join("/"), closes: false }),
+  (r, e, d) => ({ kind: "empty level", topic: [`tide/ingest/${e}/${d}/`, `tide//ingest/${e}/${d}`, `/tide/ingest/${e}/${d}`, `tide/ingest//${d}`][r.int(0, 3)]!, closes: false }),
+  (r, e, d) => ({ kind: "longer device id", topic: `tide/ingest/${e}/${d}${junkLevel(r, 4)}`, closes: false }),
+  (r, e) => ({ kind: "another device", topic: `tide/ingest/${e}/other-${r.int(0, 99)}`, closes: false }),
+  (r, e, d) => ({ kind: "another edge", topic: `tide/ingest/${r.chance(0.5) ? `${e}${r.int(0, 9)}` : `x${junkLevel(r, 5)}`}/${d}`, closes: false }),
+  (r, e, d) => ({ kind: "another family", topic: [`tide/reading/${e}/${d}/up`, `tide/command/${e}/${d}`, `tide/ack/${e}/${d}`, `tide/summary/${e}/${d}`, `tide/node/edge-${e}`, `tide/task/t-${r.int(0, 99)}`, `tide/probe/${d}`][r.int(0, 6)]!, closes: false }),
+  (r) => ({ kind: "system topic", topic: [`$SYS/REQ/SERVER/PING`, `$MQTT/sub/${junkLevel(r)}`, `$JS/API/STREAM/DELETE/READINGS`, `$O/models/C/${junkLevel(r)}`, `_INBOX/${junkLevel(r)}`][r.int(0, 4)]!, closes: false }),
+  (r, e, d) => ({ kind: "NATS wildcard characters", topic: [`tide/ingest/${e}/*`, `tide/ingest/${e}/>`, `tide/ingest/*/${d}`, `>`][r.int(0, 3)]!, closes: false }),
+  (r) => ({ kind: "random levels", topic: Array.from({ length: r.int(1, 6) }, () => junkLevel(r)).join("/"), closes: false }),
+  (r, e, d) => ({ kind: "long topic", topic: `tide/ingest/${e}/${d}/${"x".repeat(r.int(200, 4000))}`, closes: false }),
+  (r, e, d) => ({ kind: "dot in the topic", topic: r.chance(0.5) ? `tide/ingest/${e}/${d}.${junkLevel(r, 4)}` : `tide.ingest.${e}.${d}`, closes: true }),
+  (r, e, d) => ({ kind: "MQTT wildcard", topic: [`tide/ingest/${e}/+`, `tide/ingest/${e}/${d}/#`, `#`, `+/+/+/+`][r.int(0, 3)]!, closes: true }),
+  (r, e, d) => ({ kind: "space in the topic", topic: `tide/ingest/${e}/${d}${r.chance(0.5) ? " " : ` ${junkLevel(r, 4)}`}`, closes: true }),
+  () => ({ kind: "empty topic", topic: "", closes: true }),
+];
+
+/**
+ * A request to a route that only reads (no body, no parameters it checks).
+ * `content`: answered 200 with the route's content whatever the query string
+ * or a body on a GET; `refused`: another method, answered 405 with a JSON
+ * error; `closed`: Node's HTTP parser drops it (a method it does not know,
+ * a request line over its 16 KiB limit), or it is answered with a 4xx.
+ */
+export interface ReadCase {
+  kind: string;
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: Uint8Array;
+  expect: "content" | "refused" | "closed";
+}
+
+/** A junk query string: odd keys and values, raw and broken percent-encoding, repeats, sometimes long. */
+function junkQuery(r: Random): string {
+  const pairs = Array.from({ length: r.int(1, 6) }, () => {
+    const key = r.chance(0.3) ? ["limit", "window", "id", "since", "as-of", "__proto__", ""][r.int(0, 6)]! : encodeURIComponent(randomString(r, 8));
+    const value = r.chance(0.3) ? ["%zz", "%00", "%", "-1", "1e309", "NaN", "[]", "{}"][r.int(0, 7)]! : encodeURIComponent(randomString(r, 16));
+    return r.chance(0.2) ? key : `${key}=${value}`;
+  });
+  const query = pairs.join(r.chance(0.2) ? "&&" : "&");
+  return r.chance(0.1) ? `${query}&pad=${"y".repeat(r.int(2000, 6000))}` : r.chance(0.1) ? `?${query}` : query;
+}
+
 export function createFuzz(seed: string) {
   const r = createRandom(seed);
   return {
@@ -129,6 +193,27 @@ export function createFuzz(seed: string) {
     },
     mqtt(): IngestCase {
       return mqttKinds[r.int(0, mqttKinds.length - 1)]!(r);
+    },
+    /** A good reading on a topic `device` of `edge` may not publish to. */
+    mqttTopic(edge: string, device: string): MqttTopicCase {
+      const c = topicKinds[r.int(0, topicKinds.length - 1)]!(r, edge, device);
+      // Never the device's own topic by chance (random levels): that one stores the reading.
+      const topic = c.topic === `tide/ingest/${edge}/${device}` ? `${c.topic}/x` : c.topic;
+      return { ...c, topic, data: encoder.encode(JSON.stringify({ ...goodReading(r), seq: r.int(1, 1e9) })) };
+    },
+    /** A request to one of the read-only `paths`. */
+    read(paths: readonly string[]): ReadCase & { route: string } {
+      const route = paths[r.int(0, paths.length - 1)]!;
+      const pick = r.int(0, 9);
+      if (pick <= 3) return { route, kind: "junk query", method: "GET", path: `${route}?${junkQuery(r)}`, expect: "content" };
+      if (pick === 4) return { route, kind: "GET with a body", method: "GET", path: route, headers: { "content-type": r.chance(0.5) ? "application/json" : randomString(r, 10).replace(/[^\x21-\x7e]/g, "") || "x/y" }, body: randomBytes(r, 500), expect: "content" };
+      if (pick <= 6) {
+        const method = ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"][r.int(0, 4)]!;
+        return { route, kind: "wrong method", method, path: r.chance(0.5) ? route : `${route}?${junkQuery(r)}`, headers: { "content-type": "application/json" }, body: r.chance(0.5) ? randomBytes(r, 300) : encoder.encode(JSON.stringify({ [`fuzz${r.int(0, 99)}`]: randomScalar(r) })), expect: "refused" };
+      }
+      if (pick === 7) return { route, kind: "HEAD", method: "HEAD", path: route, expect: "refused" };
+      if (pick === 8) return { route, kind: "unknown method", method: ["FUZZ", "BREW", "GETS", `X${r.int(0, 999)}`][r.int(0, 3)]!, path: route, expect: "closed" };
+      return { route, kind: "oversize request line", method: "GET", path: `${route}?q=${"z".repeat(r.int(17_000, 40_000))}`, expect: "closed" };
     },
     /** A body for `tide.offload.predict` (the edge → cloud joint-inference request). */
     offload(): Uint8Array {
