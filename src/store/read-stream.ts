@@ -192,6 +192,19 @@ export async function* readBatches(nc: NatsConnection, options: ReadOptions): As
     })().catch(() => undefined);
     return reader;
   };
+  // While the connection is down nothing can be heard, and on a reconnect nats.js re-pulls by itself: silence only
+  // counts while connected, from the moment it (re)connected.
+  let disconnected = false;
+  const connection = nc.status();
+  void (async () => {
+    for await (const s of connection) {
+      if (s.type === "disconnect") disconnected = true;
+      else if (s.type === "reconnect") {
+        disconnected = false;
+        heardAt = Date.now();
+      }
+    }
+  })().catch(() => undefined);
   let watchdog: ReturnType<typeof setInterval> | undefined;
   /** Mark the reader stalled once nothing was heard from its consumer for too long. */
   const watch = (reader: Reader) => {
@@ -202,7 +215,7 @@ export async function* readBatches(nc: NatsConnection, options: ReadOptions): As
       const now = Date.now();
       // A late tick means this process was busy (its timers run before the socket's data is read): what arrived
       // meanwhile has not been seen yet, so the silence is not the consumer's.
-      if (now - lookedAt > 2 * WATCH_INTERVAL_MS) heardAt = now;
+      if (now - lookedAt > 2 * WATCH_INTERVAL_MS || disconnected) heardAt = now;
       lookedAt = now;
       if (now - heardAt > SILENCE_LIMIT_MS && !reader.closed && !reader.stalled) {
         reader.stalled = true;
@@ -263,6 +276,7 @@ export async function* readBatches(nc: NatsConnection, options: ReadOptions): As
   } finally {
     finished = true;
     clearInterval(watchdog);
+    (connection as { stop?: () => void }).stop?.();
     signal?.removeEventListener("abort", abort);
     if (reader) {
       await reader.messages.close().catch(() => undefined);
