@@ -50,20 +50,3 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   }
   return { topology, cloud, edges, stop };
 }
-
-/** Resolve when the process is asked to stop (SIGINT / SIGTERM), or after `ms`. */
-export function untilSignal(ms?: number): Promise<string> {
-  return new Promise((resolve) => {
-    const done = (why: string) => {
-      process.off("SIGINT", onInt);
-      process.off("SIGTERM", onTerm);
-      if (timer) clearTimeout(timer);
-      resolve(why);
-    };
-    const onInt = () => done("SIGINT");
-    const onTerm = () => done("SIGTERM");
-    process.on("SIGINT", onInt);
-    process.on("SIGTERM", onTerm);
-    const timer = ms === undefined ? undefined : setTimeout(() => done("duration"), ms);
-  });
-}

@@ -18,7 +18,7 @@ import { decideFirstTraining, evolveFirstTraining, initialFirstTraining, type Fi
 import { createStatusProbe, readingsInCloud } from "./probe.ts";
 import { ensureDemoSettings } from "./settings.ts";
 import { renderStatus, type DemoStatus } from "./status.ts";
-import { listenForStop } from "./stop-request.ts";
+import { listenForStop } from "../stop-request.ts";
 import { startTaskFeeder } from "./tasks.ts";
 
 export interface DemoOptions {

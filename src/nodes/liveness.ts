@@ -25,7 +25,8 @@ export interface LivenessConfig {
 /** Lost after 3 missed beats; 5 s beats when a node did not say. */
 export const DEFAULT_LIVENESS_CONFIG: LivenessConfig = { missedBeats: 3, defaultHeartbeatMs: 5000 };
 
-type NodeEvent = TideEvent<"tide.node.registered.v1" | "tide.node.heartbeat.v1" | "tide.node.lost.v1">;
+/** The node family: what liveness is folded from. */
+export type NodeEvent = TideEvent<"tide.node.registered.v1" | "tide.node.heartbeat.v1" | "tide.node.lost.v1">;
 /** Check every node against the clock. */
 export type LivenessCommand = { type: "detect"; now: number };
 /** `node.lost` for `tide.node.<node>`, valid only while that subject is still at `expectedSeq`. */

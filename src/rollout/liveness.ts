@@ -1,7 +1,5 @@
-import type { TideEvent } from "../events/catalogue.ts";
+import type { NodeEvent } from "../nodes/liveness.ts";
 import type { EdgeLiveness, RolloutState } from "./types.ts";
-
-type NodeEvent = TideEvent<"tide.node.registered.v1" | "tide.node.heartbeat.v1" | "tide.node.lost.v1">;
 
 /**
  * Folds one NODES event into what the controller knows of each edge's

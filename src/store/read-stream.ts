@@ -117,6 +117,8 @@ export async function* readBatches(nc: NatsConnection, options: ReadOptions): As
   let lastTaken = 0;
   /** When the consumer was last heard from (a message or a status: pulls ending, heartbeats missed). */
   let heardAt = Date.now();
+  /** Heard from since the watchdog last looked: a flag per message (cheaper than reading the clock), a time per tick. */
+  let heard = false;
   let wake: (() => void) | undefined;
   const rouse = () => {
     if (wake) {
@@ -128,7 +130,7 @@ export async function* readBatches(nc: NatsConnection, options: ReadOptions): As
   const take = (m: JsMsg) => {
     if (finished) return;
     const seq = m.seq;
-    heardAt = Date.now();
+    heard = true;
     if (seq < start || seq <= lastTaken) return;
     const info = m.info;
     if (info.timestampNanos > untilNanos || seq > end) {
@@ -215,7 +217,8 @@ export async function* readBatches(nc: NatsConnection, options: ReadOptions): As
       const now = Date.now();
       // A late tick means this process was busy (its timers run before the socket's data is read): what arrived
       // meanwhile has not been seen yet, so the silence is not the consumer's.
-      if (now - lookedAt > 2 * WATCH_INTERVAL_MS || disconnected) heardAt = now;
+      if (heard || disconnected || now - lookedAt > 2 * WATCH_INTERVAL_MS) heardAt = now;
+      heard = false;
       lookedAt = now;
       if (now - heardAt > SILENCE_LIMIT_MS && !reader.closed && !reader.stalled) {
         reader.stalled = true;

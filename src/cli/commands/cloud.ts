@@ -1,5 +1,5 @@
 import { createLogger } from "../../log.ts";
-import { untilSignal } from "../../fleet.ts";
+import { untilSignal } from "../../stop-request.ts";
 import { readTopology } from "../../topology/index.ts";
 import { startCloudServices } from "../../cloud/cloud-services.ts";
 import { DIR_OPTION, dirOf, parse } from "../args.ts";

@@ -1,5 +1,5 @@
 import { createLogger } from "../../log.ts";
-import { untilSignal } from "../../fleet.ts";
+import { untilSignal } from "../../stop-request.ts";
 import { UsageError } from "../../errors.ts";
 import { EdgeId } from "../../ids.ts";
 import { readTopology } from "../../topology/index.ts";

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { CLOUD_DOMAIN, edgeDomain } from "../../ids.ts";
 import { NotFoundError, UsageError } from "../../errors.ts";
 import { createLogger } from "../../log.ts";
-import { untilSignal } from "../../fleet.ts";
+import { untilSignal } from "../../stop-request.ts";
 import { connectTo, readTopology } from "../../topology/index.ts";
 import { createApplier, followProjections, findProjection, openProjectionDb, projectionCatalogue, type Projection } from "../../../projections/index.ts";
 import { DIR_OPTION, dirOf, parse, time } from "../args.ts";

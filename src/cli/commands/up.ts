@@ -1,5 +1,6 @@
 import { createLogger } from "../../log.ts";
-import { startFleet, untilSignal } from "../../fleet.ts";
+import { startFleet } from "../../fleet.ts";
+import { untilSignal } from "../../stop-request.ts";
 import { startTopology } from "../../topology/index.ts";
 import { DIR_OPTION, dirOf, int, parse } from "../args.ts";
 import { UsageError } from "../../errors.ts";

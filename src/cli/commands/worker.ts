@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { UsageError, ValidationError } from "../../errors.ts";
-import { untilSignal } from "../../fleet.ts";
+import { untilSignal } from "../../stop-request.ts";
 import { createLogger } from "../../log.ts";
 import { startCloudWorker } from "../../tasks/worker/cloud-worker.ts";
 import { readTopology } from "../../topology/index.ts";

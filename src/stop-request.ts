@@ -1,4 +1,4 @@
-/** Signals that stop the demo in order (a terminal's Ctrl-C, a service manager's stop). */
+/** Signals that ask a long-running command to stop in order (a terminal's Ctrl-C, a service manager's stop). */
 const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
 
 export interface StopRequest {
@@ -48,4 +48,14 @@ export function listenForStop(options: { onSignal?: (signal: string) => void; on
       waiters.clear();
     },
   };
+}
+
+/** Resolve when the process is asked to stop (SIGINT / SIGTERM, the signal's name), or with "duration" after `ms`. */
+export async function untilSignal(ms?: number): Promise<string> {
+  const stop = listenForStop();
+  try {
+    return await stop.until(ms);
+  } finally {
+    stop.dispose();
+  }
 }
