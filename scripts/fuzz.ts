@@ -7,13 +7,13 @@
  * every message got a clear rejection, every bad reading is in the DLQ with its reason, no reading was
  * stored, no projection changed and no process died. Prints the counts as JSON.
  */
-import { parseArgs } from "node:util";
+import { parseFlags } from "./flags.ts";
 import { sendReading } from "../test/edge-support.ts";
 import { givenFaultSystem } from "../test/faults/system.ts";
 import { checkAfterFuzz } from "../test/fuzz/check.ts";
 import { runFuzz, snapshotForFuzz } from "../test/fuzz/drive.ts";
 
-const { values } = parseArgs({ options: { messages: { type: "string", default: "100000" }, seed: { type: "string", default: "tide-fuzz" } } });
+const { values } = parseFlags({ options: { messages: { type: "string", default: "100000" }, seed: { type: "string", default: "tide-fuzz" } } });
 const total = Number(values.messages);
 if (!Number.isInteger(total) || total < 100) {
   process.stderr.write("--messages must be a whole number >= 100\n");

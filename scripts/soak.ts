@@ -15,14 +15,14 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { parseArgs } from "node:util";
+import { parseFlags } from "./flags.ts";
 import type { NatsConnection } from "nats";
 import { CLOUD_DOMAIN, edgeDomain } from "../src/ids.ts";
 import { readMessages } from "../src/store/read-stream.ts";
 import { startDeviceLoad, type DeviceLoad } from "../test/faults/devices.ts";
 import { givenFaultSystem } from "../test/faults/system.ts";
 
-const { values } = parseArgs({
+const { values } = parseFlags({
   options: {
     minutes: { type: "string", default: "10" },
     devices: { type: "string", default: "5" },
