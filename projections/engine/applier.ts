@@ -4,7 +4,7 @@ import { ConfigError } from "../../src/errors.ts";
 import { silentLogger, type Logger } from "../../src/log.ts";
 import { decodeStored, readBatches, storedAtOf, type StoredEvent } from "../../src/store/read-stream.ts";
 import { checkpointStore, type Checkpoint } from "./checkpoints.ts";
-import { runsOn, type Projection, type ProjectionPlace } from "./projection.ts";
+import { runsOn, type Projection, type ProjectionHandlers, type ProjectionPlace } from "./projection.ts";
 
 export interface ApplierOptions {
   nc: NatsConnection;
@@ -37,6 +37,12 @@ export interface RunResult {
 
 type Handler = (event: StoredEvent) => void;
 
+/** A projection's handlers by event type, and its flush (when it folds batches). */
+function splitHandlers(all: ProjectionHandlers): { handlers: Partial<Record<string, Handler>>; flushFolded: (() => void) | undefined } {
+  const { flush, ...byType } = all;
+  return { handlers: byType as Partial<Record<string, Handler>>, flushFolded: flush };
+}
+
 /**
  * Applies one projection's stream to its SQLite tables. Each batch of events
  * and the stream sequence it reached are committed in one transaction, so a
@@ -56,7 +62,7 @@ export function createApplier(options: ApplierOptions) {
     checkpoints.remove(projection.name);
   };
 
-  const prepare = (): { checkpoint: Checkpoint; handlers: Partial<Record<string, Handler>> } => {
+  const prepare = (): { checkpoint: Checkpoint; handlers: Partial<Record<string, Handler>>; flushFolded: (() => void) | undefined } => {
     let checkpoint = checkpoints.get(projection.name);
     if (checkpoint && (checkpoint.version !== projection.version || checkpoint.stream !== source.stream || checkpoint.domain !== domain)) {
       log.info({ from: checkpoint.version, to: projection.version }, "projection definition changed: rebuilding");
@@ -66,13 +72,13 @@ export function createApplier(options: ApplierOptions) {
     db.exec(projection.schema);
     return {
       checkpoint: checkpoint ?? { projection: projection.name, version: projection.version, stream: source.stream, domain, last_seq: 0, last_stored_at: null, invalid_skipped: 0 },
-      handlers: projection.handlers(db) as Partial<Record<string, Handler>>,
+      ...splitHandlers(projection.handlers(db)),
     };
   };
 
   /** Apply from the checkpoint on, until the bounds say stop. */
   async function run(bounds: RunBounds = {}): Promise<RunResult> {
-    const { checkpoint, handlers } = prepare();
+    const { checkpoint, handlers, flushFolded } = prepare();
     const state = { ...checkpoint };
     const result: RunResult = { applied: 0, invalid: 0, lastSeq: state.last_seq };
     if (bounds.toSeq !== undefined && state.last_seq >= bounds.toSeq) return result;
@@ -80,6 +86,7 @@ export function createApplier(options: ApplierOptions) {
     let batch: StoredEvent[] = [];
     const commit = db.transaction((events: StoredEvent[], next: Checkpoint) => {
       for (const stored of events) handlers[stored.event.type]?.(stored);
+      flushFolded?.();
       checkpoints.put(next);
     });
     const flush = () => {
@@ -104,11 +111,11 @@ export function createApplier(options: ApplierOptions) {
     // Messages arrive in batches taken synchronously: no promise per event on this path.
     for await (const messages of reads) {
       for (const message of messages) {
-        const { streamSequence: seq, timestampNanos, pending } = message.info;
+        const { seq, storedAtMs, pending } = message;
         const decoded = decodeStored(message);
         if (decoded.success) {
           if (handlers[decoded.event.type]) {
-            batch.push({ seq, subject: message.subject, storedAt: storedAtOf(timestampNanos), pending, event: decoded.event });
+            batch.push({ seq, subject: message.subject, storedAt: storedAtOf(storedAtMs), pending, event: decoded.event });
           }
         } else {
           state.invalid_skipped++;
@@ -116,7 +123,7 @@ export function createApplier(options: ApplierOptions) {
           log.warn({ seq, subject: message.subject, reason: decoded.reason, err: decoded.message }, "stored message is not a valid event: skipped");
         }
         state.last_seq = seq;
-        state.last_stored_at = storedAtOf(timestampNanos);
+        state.last_stored_at = storedAtOf(storedAtMs);
         if (batch.length >= batchSize || pending === 0) flush();
       }
     }

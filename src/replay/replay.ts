@@ -1,16 +1,15 @@
-import type { JsMsg, NatsConnection } from "nats";
+import type { NatsConnection } from "nats";
 import { CE } from "../events/envelope.ts";
-import { decodeStored, readBatches, storedAtOf, type ReadOptions } from "../store/read-stream.ts";
+import { decodeStored, readBatches, storedAtOf, type ReadOptions, type StreamMessage } from "../store/read-stream.ts";
 import { envelopeOf } from "../store/message-envelope.ts";
 import type { ReplayLine } from "./format.ts";
 
 const decoder = new TextDecoder();
 
 /** A stored message as a replay line: the event when it is valid, the raw body and the reason when not. */
-export function replayLineOf(m: JsMsg): ReplayLine {
-  const info = m.info;
-  const seq = info.streamSequence;
-  const storedAt = storedAtOf(info.timestampNanos);
+export function replayLineOf(m: StreamMessage): ReplayLine {
+  const seq = m.seq;
+  const storedAt = storedAtOf(m.storedAtMs);
   const decoded = decodeStored(m);
   if (decoded.success) {
     const { event } = decoded;
@@ -83,8 +82,8 @@ export async function* replayLines(nc: NatsConnection, options: ReplayOptions): 
     for (let i = 0; i < batch.length; i++) lines[i] = replayLineOf(batch[i]!);
     read += batch.length;
     if (onProgress && end) {
-      const info = batch[batch.length - 1]!.info;
-      const total = replayTotal(read, { seq: info.streamSequence, pending: info.pending }, options, end);
+      const last = batch[batch.length - 1]!;
+      const total = replayTotal(read, { seq: last.seq, pending: last.pending }, options, end);
       onProgress(total === undefined ? { read } : { read, total });
     }
     yield lines;

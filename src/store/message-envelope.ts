@@ -1,11 +1,20 @@
 import { isAscii } from "node:buffer";
-import type { JsMsg } from "nats";
+import type { Msg, MsgHdrs } from "nats";
 import { attributesOf, decodeEnvelope, type DecodeResult, type EnvelopeAttributes } from "../events/envelope.ts";
 import { parseEnvelopeHeaders, parseEnvelopeHeaderText } from "../events/raw-headers.ts";
 
 /**
- * What nats.js 2.29 keeps inside a JsMsg: the core message (`msg`, a MsgImpl)
- * with the bytes as received (`_rdata`: header block then body), the header
+ * A message read from a stream: a StreamMessage of ours or a nats.js JsMsg,
+ * both holding the core message they came in as `msg`.
+ */
+export interface DeliveredMessage {
+  readonly msg: Msg;
+  readonly headers: MsgHdrs | undefined;
+  readonly data: Uint8Array;
+}
+
+/**
+ * What nats.js 2.29 keeps inside a core message (`msg`, a MsgImpl): the bytes as received (`_rdata`: header block then body), the header
  * block's length (`_msg.hdr`, -1 without headers) and the MsgHdrs once
  * something asked for `headers` (`_headers`). Not public API: checked on
  * every use, and anything unexpected falls back to `msg.headers` and `msg.data`.
@@ -17,7 +26,7 @@ interface CoreMessageInternals {
 }
 
 /** The raw bytes and header length of a message whose headers nats.js has not parsed; undefined when not that. */
-function rawOf(msg: JsMsg): { bytes: Uint8Array; hdr: number } | undefined {
+function rawOf(msg: DeliveredMessage): { bytes: Uint8Array; hdr: number } | undefined {
   const core = (msg as unknown as { msg?: CoreMessageInternals }).msg;
   if (!core || core._headers !== undefined || !(core._rdata instanceof Uint8Array)) return undefined;
   const hdr = core._msg?.hdr;
@@ -30,7 +39,7 @@ function rawOf(msg: JsMsg): { bytes: Uint8Array; hdr: number } | undefined {
  * bytes when nats.js has not parsed them yet (`parseEnvelopeHeaders`), else
  * through `msg.headers`. `undefined` when the message has no headers.
  */
-export function envelopeOf(msg: JsMsg): EnvelopeAttributes | undefined {
+export function envelopeOf(msg: DeliveredMessage): EnvelopeAttributes | undefined {
   const raw = rawOf(msg);
   if (raw?.hdr === -1) return undefined;
   if (raw && raw.hdr > 0) {
@@ -46,7 +55,7 @@ export function envelopeOf(msg: JsMsg): EnvelopeAttributes | undefined {
 const { latin1Slice } = Buffer.prototype as unknown as { latin1Slice: (this: Uint8Array, start: number, end: number) => string };
 
 /** Decode and validate a stored message (`decodeEvent`), reading its headers from the raw bytes when it can. */
-export function decodeStored(msg: JsMsg): DecodeResult {
+export function decodeStored(msg: DeliveredMessage): DecodeResult {
   const raw = rawOf(msg);
   if (raw && raw.hdr > 0 && isAscii(raw.bytes)) {
     const attributes = parseEnvelopeHeaderText(latin1Slice.call(raw.bytes, 0, raw.hdr));

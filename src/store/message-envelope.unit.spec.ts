@@ -1,15 +1,15 @@
-import { headers as natsHeaders, type JsMsg, type MsgHdrsImpl } from "nats";
-import { toJsMsg } from "nats/lib/jetstream/jsmsg.js";
+import { headers as natsHeaders, type Msg, type MsgHdrsImpl } from "nats";
 import { MsgImpl, Parser } from "nats/lib/nats-base-client/internal_mod.js";
 import { describe, expect, it } from "vitest";
 import { attributesOf, CE, createEvent, decodeEvent, encodeEvent, type TideEvent } from "../events/index.ts";
 import { decodeStored, envelopeOf } from "./message-envelope.ts";
+import { parseAckSubject, replyBytesOf, StreamMessage } from "./stream-message.ts";
 
 const encoder = new TextEncoder();
 const REPLY = "$JS.ACK.READINGS.reader.1.7.7.1717243200000000000.0";
 
-/** A JetStream message as nats.js builds it from the wire: its own protocol parser, MsgImpl and JsMsg. */
-function received(headerBlock: string | undefined, body: string): JsMsg {
+/** A stream message as a reader gets it from the wire: nats.js's own protocol parser and MsgImpl, read as our StreamMessage. */
+function received(headerBlock: string | undefined, body: string): StreamMessage {
   const events: { msg?: unknown; data?: Uint8Array }[] = [];
   const parser = new Parser({ push: (e) => void events.push(e) });
   const frame =
@@ -18,10 +18,12 @@ function received(headerBlock: string | undefined, body: string): JsMsg {
       : `HMSG tide.x 1 ${REPLY} ${encoder.encode(headerBlock).length} ${encoder.encode(headerBlock + body).length}\r\n${headerBlock}${body}\r\n`;
   parser.parse(encoder.encode(frame));
   if (events.length !== 1) throw new Error(`parsed ${events.length} messages`);
-  return toJsMsg(new MsgImpl(events[0]!.msg as never, events[0]!.data!, {} as never)) as JsMsg;
+  const msg = new MsgImpl(events[0]!.msg as never, events[0]!.data!, {} as never) as unknown as Msg;
+  const ack = parseAckSubject(replyBytesOf(msg)!)!;
+  return new StreamMessage(msg, ack.seq, ack.deliverySeq, ack.storedAtMs, ack.pending, ack.storedAtSubMs);
 }
 
-const internalsOf = (m: JsMsg) => (m as unknown as { msg: { _headers?: unknown } }).msg;
+const internalsOf = (m: StreamMessage) => (m as unknown as { msg: { _headers?: unknown } }).msg;
 
 const event = createEvent(
   { type: "tide.reading.recorded.v1", data: { edge: "1", device: "d1", ts: "2024-06-01T12:00:00.000Z", temperature: 21.5, humidity: 40 } },
@@ -72,12 +74,12 @@ describe("envelopeOf", () => {
   ])("falls back to msg.headers when the internals are not what it expects: %s", (_, internals) => {
     const h = natsHeaders();
     for (const [key, value] of Object.entries({ [CE.specversion]: "1.0", [CE.id]: "fallback", [CE.type]: "t", [CE.source]: "s", [CE.time]: "now" })) h.set(key, value);
-    const m = { ...internals, headers: h } as unknown as JsMsg;
+    const m = { ...internals, headers: h } as unknown as StreamMessage;
     expect(envelopeOf(m)).toEqual({ specversion: "1.0", id: "fallback", type: "t", source: "s", time: "now", contentType: "" });
   });
 
   it("gives undefined through the fallback too when there are no headers", () => {
-    expect(envelopeOf({ headers: undefined } as unknown as JsMsg)).toBeUndefined();
+    expect(envelopeOf({ headers: undefined } as unknown as StreamMessage)).toBeUndefined();
   });
 });
 

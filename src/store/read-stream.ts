@@ -1,12 +1,14 @@
-import { ConsumerEvents, type Consumer, type ConsumerMessages, type JsMsg, type MsgHdrs, type NatsConnection } from "nats";
+import { AckPolicy, createInbox, DeliverPolicy, nanos, nuid, type ConsumerConfig, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "nats";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ValidationError } from "../errors.ts";
+import { ConfigError, ValidationError } from "../errors.ts";
 import type { TideEvent } from "../events/catalogue.ts";
 import type { DecodeFailure } from "../events/envelope.ts";
 import { isoTimeOf } from "../iso-time.ts";
 import { decodeStored } from "./message-envelope.ts";
+import { parseAckSubject, replyBytesOf, StreamMessage } from "./stream-message.ts";
 
 export { decodeStored } from "./message-envelope.ts";
+export { StreamMessage } from "./stream-message.ts";
 
 export interface ReadOptions {
   stream: string;
@@ -36,7 +38,9 @@ export interface StoredMessage {
   subject: string;
   /** When the stream stored it (ISO 8601). */
   storedAt: string;
-  /** Stored time in nanoseconds since the epoch (exact, for range checks). */
+  /** Stored time in milliseconds since the epoch. */
+  storedAtMs: number;
+  /** Stored time in nanoseconds since the epoch (a double: exact to about 256 ns). */
   storedAtNanos: number;
   /** Messages after this one that match the filter, when it was delivered. */
   pending: number;
@@ -53,9 +57,9 @@ export interface StoredEvent<E extends TideEvent = TideEvent> {
   event: E;
 }
 
-/** `storedAt` of a message: its stored time (nanoseconds since the epoch) as ISO 8601, to the millisecond. */
-export function storedAtOf(nanos: number): string {
-  return isoTimeOf(Math.floor(nanos / 1_000_000));
+/** `storedAt` of a message: its stored time (milliseconds since the epoch) as ISO 8601. */
+export function storedAtOf(ms: number): string {
+  return isoTimeOf(ms);
 }
 
 /**
@@ -65,7 +69,14 @@ export function storedAtOf(nanos: number): string {
  * lost its consumer.
  */
 const PULL_EXPIRES_MS = 5_000;
+const PULL_EXPIRES_NS = PULL_EXPIRES_MS * 1_000_000;
 const SILENCE_LIMIT_MS = 2.5 * PULL_EXPIRES_MS;
+/**
+ * The server deletes a consumer nobody pulled from for this long: what is left
+ * of a reader whose process died. A live reader always has a pull in flight
+ * unless its caller holds two batches untaken.
+ */
+const CONSUMER_INACTIVE_MS = 5 * 60_000;
 /** How often a read checks how long it has heard nothing. */
 const WATCH_INTERVAL_MS = 2_500;
 /**
@@ -82,40 +93,46 @@ const BOUNDED_REOPEN_ATTEMPTS = 6;
 
 /**
  * Read a stream in order, a batch of messages at a time: whatever arrived
- * since the last batch was taken, in stream order. It pulls `batch` messages
- * per round trip through an ordered consumer and takes them in the consumer's
- * callback, so no promise is made per message (callers that process a batch
- * synchronously pay no per-message async cost). Stops at the stream's end as
- * it was when the read began, unless `follow` is set.
+ * since the last batch was taken, in stream order. Stops at the stream's end
+ * as it was when the read began, unless `follow` is set.
  *
- * An ordered consumer is an R1 consumer on one server. When that server goes
- * away (a hub server killed in a cluster) nats.js keeps asking after the lost
- * consumer and the read stalls without an error: after a reconnect it stops
- * watching heartbeats until the consumer answers again, which a consumer on a
- * dead server never does. So the read watches for itself: when it heard
- * nothing from its consumer (no message, no expired pull, which an idle
- * consumer answers every few seconds) for longer than that can take, or the
- * consumer's heartbeats stop, it drops the consumer and opens a new one after
- * the last message taken:
- * nothing skipped, nothing twice. A follow read retries that until it works or
- * is aborted; a bounded read throws after a few tries.
+ * It reads through a pull consumer of its own on a core NATS subscription
+ * (an ephemeral, in-memory, ack-none consumer, as nats.js's ordered consumer
+ * makes) rather than through nats.js's consumer API: each message is taken in
+ * the subscription's callback and its stream sequence, stored time and
+ * pending count are read from the ack subject's bytes, with no JsMsg, no
+ * per-message promise and no string made for it. Pulls of `batch` messages
+ * are kept in flight while fewer than two batches wait to be taken, so a slow
+ * caller holds at most about three batches in memory.
+ *
+ * Order and completeness are checked, not assumed: the consumer numbers its
+ * deliveries 1, 2, 3..., and a gap, a consumer the server no longer knows
+ * (deleted, or lost with a restarted or failed server), a reconnect (pulls in
+ * flight are lost with the connection), or silence (no message and no expired
+ * pull, which an idle consumer answers every few seconds, for longer than that
+ * can take) drops the consumer and opens a new one after the last message
+ * taken: nothing skipped, nothing twice. A follow read retries that until it
+ * works or is aborted; a bounded read throws after a few tries.
  */
-export async function* readBatches(nc: NatsConnection, options: ReadOptions): AsyncGenerator<JsMsg[]> {
+export async function* readBatches(nc: NatsConnection, options: ReadOptions): AsyncGenerator<StreamMessage[]> {
   const { stream, domain, subject, fromSeq, toSeq, since, until, follow = false, batch = 1000, signal } = options;
+  if (!Number.isInteger(batch) || batch < 1) throw new ConfigError(`batch must be a positive integer, got ${batch}`);
   if (signal?.aborted) return;
   const jsm = await nc.jetstreamManager(domain ? { domain } : {});
   const { state } = await jsm.streams.info(stream);
   const end = follow ? Number.POSITIVE_INFINITY : Math.min(toSeq ?? Number.POSITIVE_INFINITY, state.last_seq);
   const start = Math.max(fromSeq ?? 1, state.first_seq, 1);
   if (!follow && (state.messages === 0 || start > end)) return;
-  const untilNanos = until ? until.getTime() * 1_000_000 + 999_999 : Number.POSITIVE_INFINITY;
+  const untilMs = until ? until.getTime() : Number.POSITIVE_INFINITY;
+  const api = domain ? `$JS.${domain}.API` : "$JS.API";
+  const inboxPrefix = (nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix;
 
-  let queue: JsMsg[] = [];
+  let queue: StreamMessage[] = [];
   /** The last message wanted was taken (or one past the bounds seen): take no more. */
   let finished = false;
   /** Stream sequence of the last message taken (0: none yet): a replacement consumer starts after it. */
   let lastTaken = 0;
-  /** When the consumer was last heard from (a message or a status: pulls ending, heartbeats missed). */
+  /** When the consumer was last heard from (a message or a status). */
   let heardAt = Date.now();
   /** Heard from since the watchdog last looked: a flag per message (cheaper than reading the clock), a time per tick. */
   let heard = false;
@@ -127,75 +144,131 @@ export async function* readBatches(nc: NatsConnection, options: ReadOptions): As
       w();
     }
   };
-  const take = (m: JsMsg) => {
-    if (finished) return;
-    const seq = m.seq;
-    heard = true;
-    if (seq < start || seq <= lastTaken) return;
-    const info = m.info;
-    if (info.timestampNanos > untilNanos || seq > end) {
-      if (follow) return;
-      finished = true;
-    } else {
-      lastTaken = seq;
-      queue.push(m);
-      if (!follow && (seq >= end || info.pending === 0)) finished = true;
-    }
-    rouse();
-  };
 
-  const js = nc.jetstream(domain ? { domain } : {});
-  /** One ordered consumer and what became of it. */
+  /** One consumer, its subscription and its pulls. */
   interface Reader {
-    consumer: Consumer;
-    messages: ConsumerMessages;
+    name: string;
+    sub: Subscription;
+    /** Messages asked for by pulls in flight. */
+    requested: number;
+    /** Delivery sequence of the last message delivered. */
+    delivered: number;
     closed: boolean;
     closedBy?: Error;
     stalled: boolean;
+    /** Why it stalled, for the log of a bounded read that gives up. */
+    why?: string;
   }
-  const open = async (): Promise<Reader> => {
-    const consumer = await js.consumers.get(stream, {
-      ...(subject ? { filterSubjects: subject } : {}),
+  let reader: Reader | undefined;
+  const stall = (r: Reader, why: string) => {
+    if (r.stalled || r.closed) return;
+    r.stalled = true;
+    r.why = why;
+    rouse();
+  };
+  /** Keep pulls in flight while the caller keeps up: more when half of what was asked for has come. */
+  const pullMore = (r: Reader) => {
+    if (finished || r.stalled || r.closed || r.requested > batch || queue.length >= 2 * batch) return;
+    r.requested += batch;
+    try {
+      nc.publish(`${api}.CONSUMER.MSG.NEXT.${stream}.${r.name}`, JSON.stringify({ batch, expires: PULL_EXPIRES_NS }), { reply: r.sub.getSubject() });
+    } catch (error) {
+      stall(r, `pull failed: ${(error as Error).message}`);
+    }
+  };
+  /** A status from the server instead of a message: a pull ended, a heartbeat, or the consumer is gone. */
+  const onStatus = (r: Reader, m: Msg) => {
+    const headers = m.headers;
+    const code = headers?.code ?? 0;
+    if (code === 408 || code === 404 || (code === 409 && /max ?waiting|max ?request/i.test(headers?.description ?? ""))) {
+      // A pull that ended (expired, or refused as one too many): what it did not deliver is no longer asked for.
+      const unfilled = Number(headers?.get("Nats-Pending-Messages") || 0);
+      r.requested = Math.max(0, r.requested - (Number.isFinite(unfilled) ? unfilled : r.requested));
+      pullMore(r);
+    } else if (code !== 100) {
+      // 503: no one answers for the consumer (gone with its server, or deleted); 409: deleted, leadership changed...
+      stall(r, `consumer ${r.name}: ${code} ${headers?.description ?? ""}`.trim());
+    }
+  };
+  const onMessage = (r: Reader, m: Msg) => {
+    if (r.closed || r.stalled) return;
+    heard = true;
+    const reply = replyBytesOf(m);
+    const ack = reply && parseAckSubject(reply);
+    if (!ack) return onStatus(r, m);
+    if (r.requested > 0) r.requested--;
+    if (ack.deliverySeq !== r.delivered + 1) return stall(r, `consumer ${r.name}: delivery ${ack.deliverySeq} after ${r.delivered}`);
+    r.delivered = ack.deliverySeq;
+    if (!finished) {
+      const { seq } = ack;
+      if (seq >= start && seq > lastTaken) {
+        if (ack.storedAtMs > untilMs || seq > end) {
+          if (!follow) {
+            finished = true;
+            rouse();
+          }
+        } else {
+          lastTaken = seq;
+          queue.push(new StreamMessage(m, seq, ack.deliverySeq, ack.storedAtMs, ack.pending, ack.storedAtSubMs));
+          if (!follow && (seq >= end || ack.pending === 0)) finished = true;
+          rouse();
+        }
+      }
+    }
+    pullMore(r);
+  };
+
+  /** Create a consumer after the last message taken (the first: where asked) and start pulling. */
+  const open = async (): Promise<{ reader: Reader; pending: number }> => {
+    const name = `tide_${nuid.next()}`;
+    const config: Partial<ConsumerConfig> = {
+      name,
+      ack_policy: AckPolicy.None,
+      max_deliver: 1,
+      mem_storage: true,
+      num_replicas: 1,
+      inactive_threshold: nanos(CONSUMER_INACTIVE_MS),
+      ...(subject ? { filter_subject: subject } : {}),
       // The first consumer starts where asked; a replacement right after the last message taken.
-      ...(lastTaken > 0 ? { opt_start_seq: lastTaken + 1 } : since ? { opt_start_time: since.toISOString() } : { opt_start_seq: start }),
-    });
-    const consuming = consumer.consume({ max_messages: batch, expires: PULL_EXPIRES_MS, callback: take });
+      ...(lastTaken > 0
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lastTaken + 1 }
+        : since
+          ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: since.toISOString() }
+          : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start }),
+    };
+    const creating = jsm.consumers.add(stream, config);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), OPEN_TIMEOUT_MS)));
-    const messages = await Promise.race([consuming, timedOut]).finally(() => clearTimeout(timer));
-    if (!messages) {
-      // Abandoned: whenever nats.js gets it created after all, it is closed and deleted (and any message it
-      // delivers meanwhile is one already taken or one the next consumer delivers again: `take` skips it).
-      consuming.then(
-        (late) => {
-          void late.close().catch(() => undefined);
-          void consumer.delete().catch(() => undefined);
-        },
-        () => undefined,
-      );
+    const info = await Promise.race([creating, timedOut]).finally(() => clearTimeout(timer));
+    if (!info) {
+      // Abandoned: whenever the server creates it after all, it is deleted (and it expires when idle anyway).
+      creating.then(() => jsm.consumers.delete(stream, name).catch(() => undefined), () => undefined);
       throw new Error(`${stream}: no consumer created within ${OPEN_TIMEOUT_MS / 1000} s`);
     }
-    const reader: Reader = { consumer, messages, closed: false, stalled: false };
-    void messages.closed().then((error) => {
-      reader.closed = true;
-      reader.closedBy = error ?? undefined;
-      rouse();
-    });
-    watch(reader);
-    void (async () => {
-      for await (const status of await messages.status()) {
-        heardAt = Date.now();
-        if (status.type === ConsumerEvents.HeartbeatsMissed) {
-          reader.stalled = true;
+    const created: Reader = { name, sub: undefined as unknown as Subscription, requested: 0, delivered: 0, closed: false, stalled: false };
+    created.sub = nc.subscribe(createInbox(inboxPrefix), {
+      callback: (error, m) => {
+        if (error) {
+          created.closed = true;
+          created.closedBy = error;
           rouse();
           return;
         }
-      }
-    })().catch(() => undefined);
-    return reader;
+        onMessage(created, m);
+      },
+    });
+    heardAt = Date.now();
+    pullMore(created);
+    return { reader: created, pending: info.num_pending };
   };
-  // While the connection is down nothing can be heard, and on a reconnect nats.js re-pulls by itself: silence only
-  // counts while connected, from the moment it (re)connected.
+  const discard = (r: Reader) => {
+    r.closed = true;
+    r.sub.unsubscribe();
+    void jsm.consumers.delete(stream, r.name).catch(() => undefined);
+  };
+
+  // While the connection is down nothing can be heard, and the pulls in flight went with it: silence only counts
+  // while connected, and a reconnect opens a fresh consumer after the last message taken.
   let disconnected = false;
   const connection = nc.status();
   void (async () => {
@@ -204,39 +277,28 @@ export async function* readBatches(nc: NatsConnection, options: ReadOptions): As
       else if (s.type === "reconnect") {
         disconnected = false;
         heardAt = Date.now();
+        if (reader) stall(reader, "reconnected");
       }
     }
   })().catch(() => undefined);
-  let watchdog: ReturnType<typeof setInterval> | undefined;
-  /** Mark the reader stalled once nothing was heard from its consumer for too long. */
-  const watch = (reader: Reader) => {
-    clearInterval(watchdog);
-    heardAt = Date.now();
-    let lookedAt = Date.now();
-    watchdog = setInterval(() => {
-      const now = Date.now();
-      // A late tick means this process was busy (its timers run before the socket's data is read): what arrived
-      // meanwhile has not been seen yet, so the silence is not the consumer's.
-      if (heard || disconnected || now - lookedAt > 2 * WATCH_INTERVAL_MS) heardAt = now;
-      heard = false;
-      lookedAt = now;
-      if (now - heardAt > SILENCE_LIMIT_MS && !reader.closed && !reader.stalled) {
-        reader.stalled = true;
-        rouse();
-      }
-    }, WATCH_INTERVAL_MS);
-    watchdog.unref();
-  };
-  const discard = (reader: Reader) => {
-    void reader.messages.close().catch(() => undefined);
-    void reader.consumer.delete().catch(() => undefined);
-  };
+  let lookedAt = Date.now();
+  const watchdog = setInterval(() => {
+    const now = Date.now();
+    // A late tick means this process was busy (its timers run before the socket's data is read): what arrived
+    // meanwhile has not been seen yet, so the silence is not the consumer's.
+    if (heard || disconnected || now - lookedAt > 2 * WATCH_INTERVAL_MS) heardAt = now;
+    heard = false;
+    lookedAt = now;
+    if (reader && now - heardAt > SILENCE_LIMIT_MS) stall(reader, `nothing heard for ${Math.round((now - heardAt) / 1000)} s`);
+  }, WATCH_INTERVAL_MS);
+  watchdog.unref();
+
   /** A replacement for a stalled consumer: retried with backoff (a follow read until it works or is aborted). */
   const reopen = async (): Promise<Reader | undefined> => {
     for (let attempt = 0; ; attempt++) {
       if (signal?.aborted) return undefined;
       try {
-        return await open();
+        return (await open()).reader;
       } catch (error) {
         if (!follow && attempt + 1 >= BOUNDED_REOPEN_ATTEMPTS) throw error;
         await sleep(Math.min(REOPEN_BACKOFF_MAX_MS, 250 * 2 ** attempt), undefined, signal ? { signal } : {}).catch(() => undefined);
@@ -244,33 +306,32 @@ export async function* readBatches(nc: NatsConnection, options: ReadOptions): As
     }
   };
 
-  let reader: Reader | undefined = await open();
   const abort = () => {
-    if (reader) void reader.messages.close().catch(() => undefined);
+    finished = true;
     rouse();
   };
   signal?.addEventListener("abort", abort, { once: true });
   try {
-    if (!follow) {
-      const info = await reader.consumer.info(true);
-      if (info.num_pending === 0) return;
-    }
+    const first = await open();
+    reader = first.reader;
+    if (!follow && first.pending === 0) return;
     for (;;) {
       if (queue.length > 0) {
         const taken = queue;
         queue = [];
+        if (reader) pullMore(reader);
         yield taken;
         continue;
       }
-      if (finished || signal?.aborted) break;
+      if (finished || signal?.aborted || !reader) break;
       if (reader.closed) {
         if (reader.closedBy) throw reader.closedBy;
         break;
       }
       if (reader.stalled) {
         discard(reader);
+        reader = undefined;
         reader = await reopen();
-        if (!reader) break;
         continue;
       }
       await new Promise<void>((resolve) => (wake = resolve));
@@ -281,30 +342,27 @@ export async function* readBatches(nc: NatsConnection, options: ReadOptions): As
     clearInterval(watchdog);
     (connection as { stop?: () => void }).stop?.();
     signal?.removeEventListener("abort", abort);
-    if (reader) {
-      await reader.messages.close().catch(() => undefined);
-      await reader.consumer.delete().catch(() => undefined);
-    }
+    if (reader && !reader.closed) discard(reader);
   }
 }
 
-/** A JetStream message as a StoredMessage. */
-export function storedMessageOf(m: JsMsg): StoredMessage {
-  const info = m.info;
+/** A delivered message as a StoredMessage. */
+export function storedMessageOf(m: StreamMessage): StoredMessage {
   return {
-    seq: info.streamSequence,
+    seq: m.seq,
     subject: m.subject,
-    storedAt: storedAtOf(info.timestampNanos),
-    storedAtNanos: info.timestampNanos,
-    pending: info.pending,
+    storedAt: storedAtOf(m.storedAtMs),
+    storedAtMs: m.storedAtMs,
+    storedAtNanos: m.storedAtNanos,
+    pending: m.pending,
     headers: m.headers,
     data: m.data,
   };
 }
 
 /**
- * Read a stream in order as an async iterator, pulling in batches through an
- * ordered consumer (no round trip per message). Stops at the stream's end as it
+ * Read a stream in order as an async iterator, pulling in batches (`readBatches`:
+ * no round trip per message). Stops at the stream's end as it
  * was when the read began, unless `follow` is set.
  */
 export async function* readMessages(nc: NatsConnection, options: ReadOptions): AsyncGenerator<StoredMessage> {
@@ -327,15 +385,14 @@ export async function* readStream(nc: NatsConnection, options: ReadEventsOptions
   for await (const batch of readBatches(nc, options)) {
     for (const m of batch) {
       const decoded = decodeStored(m);
-      const info = m.info;
       if (!decoded.success) {
         if (onInvalid) {
           onInvalid(storedMessageOf(m), decoded);
           continue;
         }
-        throw new ValidationError(`${options.stream} seq ${info.streamSequence} (${m.subject}) is not a valid event: ${decoded.message}`, decoded.issues);
+        throw new ValidationError(`${options.stream} seq ${m.seq} (${m.subject}) is not a valid event: ${decoded.message}`, decoded.issues);
       }
-      yield { seq: info.streamSequence, subject: m.subject, storedAt: storedAtOf(info.timestampNanos), pending: info.pending, event: decoded.event };
+      yield { seq: m.seq, subject: m.subject, storedAt: storedAtOf(m.storedAtMs), pending: m.pending, event: decoded.event };
     }
   }
 }

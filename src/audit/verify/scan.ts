@@ -53,7 +53,7 @@ export async function scanStream(nc: NatsConnection, domain: string, stream: str
         id = envelopeOf(m)?.id || m.headers?.get("Nats-Msg-Id") || undefined;
       }
       if (collectIds?.(m.subject)) {
-        const entry: IdEntry = { id: id ?? `(no id, seq ${seq})`, seq, subject: m.subject, storedAtMs: Math.floor(m.info.timestampNanos / 1e6) };
+        const entry: IdEntry = { id: id ?? `(no id, seq ${seq})`, seq, subject: m.subject, storedAtMs: m.storedAtMs };
         if (sourceSeqs) {
           const sourceSeq = sourceSeqOf(m.headers?.get("Nats-Stream-Source"));
           if (sourceSeq !== undefined) entry.sourceSeq = sourceSeq;
