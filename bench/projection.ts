@@ -1,9 +1,7 @@
 import type Database from "better-sqlite3";
 import { join } from "node:path";
-import { subjects } from "../src/events/subjects.ts";
-import type { StoredEvent } from "../src/store/read-stream.ts";
 import { edgeReadings } from "../streams/edge/readings.ts";
-import { devicesProjection } from "../projections/devices/projection.ts";
+import { devicesProjection, devicesUpsert, type DeviceRow } from "../projections/devices/projection.ts";
 import { createApplier, openProjectionDb, type Projection } from "../projections/index.ts";
 import { withTopology, type BenchContext } from "./context.ts";
 import { describeRate, interleaved, perSecond, ratioFigure, timeRate, type Rate } from "./measure.ts";
@@ -48,21 +46,34 @@ export async function projectionBenchmark(ctx: BenchContext): Promise<BenchOutco
         return rate;
       });
     const ours = () => applyAll(devicesProjection);
+    // Diagnostic: the same applier with the projection writing every event on its own (no folding per batch).
+    const perEvent = () =>
+      applyAll({
+        ...devicesProjection,
+        name: "devices_per_event",
+        handlers: (db) => {
+          const upsert = devicesUpsert(db);
+          return {
+            "tide.reading.recorded.v1": ({ seq, storedAt, event: { data, metadata } }) =>
+              upsert({ edge: data.edge, device: data.device, count: 1, seq, id: metadata.id, ts: data.ts, temperature: data.temperature, humidity: data.humidity, storedAt }),
+          };
+        },
+      });
     // Diagnostic: where our time goes, the same applier and stream with a handler that writes nothing.
     const readOnly = () => applyAll({ ...devicesProjection, name: "devices_read_only", tables: [], schema: "SELECT 1", handlers: () => ({ "tide.reading.recorded.v1": () => undefined }) });
 
     // The same rows, in memory before the clock starts (built per run and dropped after it, so they do not
     // sit in this process's memory while ours runs), written by the projection's own prepared upsert.
-    const rowsOf = (): StoredEvent[] =>
+    const rowsOf = (): DeviceRow[] =>
       Array.from({ length: n }, (_, i) => {
-        const event = fixedReadingEvent(edge, i);
-        return { seq: i + 1, subject: subjects.reading(edge, event.data.device), storedAt: event.metadata.time, pending: n - i - 1, event };
+        const { data, metadata } = fixedReadingEvent(edge, i);
+        return { edge: data.edge, device: data.device, count: 1, seq: i + 1, id: metadata.id, ts: data.ts, temperature: data.temperature, humidity: data.humidity, storedAt: metadata.time };
       });
     const raw = () =>
       withDb(async (db) => {
         const rows = rowsOf();
         db.exec(devicesProjection.schema);
-        const upsert = devicesProjection.handlers(db)["tide.reading.recorded.v1"]! as (row: StoredEvent) => void;
+        const upsert = devicesUpsert(db);
         const write = db.transaction((from: number, to: number) => {
           for (let i = from; i < to; i++) upsert(rows[i]!);
         });
@@ -74,7 +85,7 @@ export async function projectionBenchmark(ctx: BenchContext): Promise<BenchOutco
     ctx.progress("projection: warming up");
     await ours();
     await raw();
-    const rates = await interleaved(runs, { ours, raw, readOnly }, (side, run, rate) => ctx.progress(`projection: ${side} run ${run + 1}: ${perSecond(rate)}`));
+    const rates = await interleaved(runs, { ours, raw, perEvent, readOnly }, (side, run, rate) => ctx.progress(`projection: ${side} run ${run + 1}: ${perSecond(rate)}`));
     return {
       figures: [ratioFigure("projection.ratio", "events/s", rates.ours, rates.raw, 0.5)],
       title: "Projection (`projection.ratio`)",

@@ -5,16 +5,18 @@ import { z } from "zod";
  * Edge ids are subject tokens and part of the JetStream domain `edge-<id>`:
  * lower-case letters, digits and dashes. `cloud` is the hub's domain.
  */
+export const EDGE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,31}$/;
 export const EdgeId = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, "edge id: 1-32 of a-z, 0-9 and '-', starting with a letter or digit")
+  .regex(EDGE_ID_PATTERN, "edge id: 1-32 of a-z, 0-9 and '-', starting with a letter or digit")
   .refine((id) => id !== "cloud", "edge id 'cloud' is reserved for the hub");
 export type EdgeId = z.infer<typeof EdgeId>;
 
 /** Device ids are one subject token (and one MQTT topic level). */
+export const DEVICE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const DeviceId = z
   .string()
-  .regex(/^[A-Za-z0-9_-]{1,64}$/, "device id: 1-64 of A-Z, a-z, 0-9, '_' and '-'");
+  .regex(DEVICE_ID_PATTERN, "device id: 1-64 of A-Z, a-z, 0-9, '_' and '-'");
 export type DeviceId = z.infer<typeof DeviceId>;
 
 /** A generic subject token for entity ids (tasks, runs, rollouts, models, nodes). */

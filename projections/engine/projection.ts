@@ -27,9 +27,21 @@ export interface Projection {
   readonly schema: string;
   /** Its tables, dropped on rebuild. */
   readonly tables: readonly string[];
-  /** Prepare statements once per database; return one handler per event type handled. */
-  handlers(db: Database.Database): Partial<{ [T in EventType]: (event: StoredEvent<TideEvent<T>>) => void }>;
+  /**
+   * Prepare statements once per database; return one handler per event type
+   * handled, and optionally `flush`. A projection that folds a batch in memory
+   * (many events to one row) has its handlers only collect and writes in
+   * `flush`, which the applier calls at the end of every batch, inside the
+   * batch's transaction, before the checkpoint. The tables must end exactly as
+   * if every event had been written on its own.
+   */
+  handlers(db: Database.Database): ProjectionHandlers;
 }
+
+export type ProjectionHandlers = Partial<{ [T in EventType]: (event: StoredEvent<TideEvent<T>>) => void }> & {
+  /** Write what the handlers folded since the last flush. */
+  flush?: () => void;
+};
 
 /** Whether `projection` runs on `place`. */
 export function runsOn(projection: Projection, place: ProjectionPlace): boolean {
