@@ -14,7 +14,7 @@ let seq = 0;
 function given(projection: Projection) {
   const db = new Database(":memory:");
   db.exec(projection.schema);
-  const handlers = projection.handlers(db) as Record<string, (e: StoredEvent) => void>;
+  const { flush, ...handlers } = projection.handlers(db) as Record<string, (e: StoredEvent) => void> & { flush?: () => void };
   return {
     db,
     when(...bodies: TideEventBody[]) {
@@ -22,6 +22,7 @@ function given(projection: Projection) {
         const event = createEvent(body, { source: "tide://test", time: `2025-01-01T00:00:${String(++seq % 60).padStart(2, "0")}.000Z` }) as StoredEvent["event"];
         handlers[body.type]?.({ seq, subject: "x", storedAt: event.metadata.time, pending: 0, event });
       }
+      flush?.();
     },
     rows: (sql: string) => db.prepare(sql).all() as Record<string, unknown>[],
   };
