@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type Database from "better-sqlite3";
 import type { NatsConnection } from "nats";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -23,6 +24,8 @@ export function followProjections(options: FollowOptions) {
   const controller = new AbortController();
   // The catalogue is shared by edges and the cloud: each place follows only the projections that run on it.
   const appliers: Applier[] = projections.filter((p) => runsOn(p, rest.place)).map((projection) => createApplier({ ...rest, projection, logger }));
+  // One listener per follow read on the shared signal: as many as there are projections, not a leak.
+  setMaxListeners(Math.max(10, appliers.length + 2), controller.signal);
   const loops = appliers.map(async (applier) => {
     for (let attempt = 0; !controller.signal.aborted; attempt++) {
       try {
