@@ -19,7 +19,7 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const TIDE = join(ROOT, "bin", "tide.js");
 
 /** Each test has an edge (and so a READINGS stream) of its own, so none sees another's events. */
-const EDGE = { fromStream: "1", resume: "2", crash: "3", asOf: "4", invalid: "5" } as const;
+const EDGE = { fromStream: "1", resume: "2", crash: "3", asOf: "4", invalid: "5", live: "6" } as const;
 const EDGES = Object.values(EDGE);
 const PROJECTIONS = [devicesProjection, sensorStatsProjection];
 
@@ -338,5 +338,51 @@ describe("invalid stored events", () => {
     expect(devices.checkpoint()).toMatchObject({ last_seq: 4, invalid_skipped: 2 });
     expect(db.prepare("SELECT COUNT(*) AS n FROM devices WHERE device = 'x'").get()).toEqual({ n: 0 });
     db.close();
+  });
+});
+
+describe("a projection following a live stream", () => {
+  it("commits readings that arrive one by one together, within its linger, and ends caught up and equal to a rebuild", async () => {
+    const db = freshDb("live");
+    const applier = createApplier({ nc: nc(EDGE.live), db, projection: devicesProjection, place: "edge", edge: EDGE.live, domain: edgeDomain(EDGE.live), lingerMs: 200 });
+    /** The committed checkpoint as each reading was appended. */
+    const commits: number[] = [];
+    const stop = new AbortController();
+    const running = applier.run({ follow: true, signal: stop.signal });
+    const data = readings(EDGE.live, ["a", "b", "c"], 30);
+    for (const reading of data) {
+      await append(EDGE.live, [reading]);
+      commits.push(applier.checkpoint()?.last_seq ?? 0);
+      await sleep(5);
+    }
+    const last = await lastSeq(EDGE.live);
+    await eventually(() => applier.checkpoint()?.last_seq, (seq) => seq === last, 10_000, "the live projection's checkpoint at the stream's end");
+    // 30 readings 5 ms apart within a 200 ms linger: far fewer checkpoints than readings were seen along the way.
+    expect(new Set(commits).size).toBeLessThan(15);
+    stop.abort();
+    const result = await running;
+    expect(result.lastSeq).toBe(last);
+    const rebuilt = freshDb("live-rebuilt");
+    await createApplier({ nc: nc(EDGE.live), db: rebuilt, projection: devicesProjection, place: "edge", edge: EDGE.live, domain: edgeDomain(EDGE.live) }).rebuild();
+    expect(rows(db, "devices")).toEqual(rows(rebuilt, "devices"));
+  });
+
+  it("a commit that fails in the linger ends the run with its error instead of crashing the process", async () => {
+    const db = freshDb("live-failing");
+    const failing: Projection = {
+      ...devicesProjection,
+      name: "devices_failing",
+      handlers: () => ({
+        "tide.reading.recorded.v1": ({ event }) => {
+          if (event.data.device === "boom") throw new Error("handler refused boom");
+        },
+      }),
+    };
+    const applier = createApplier({ nc: nc(EDGE.live), db, projection: failing, place: "edge", edge: EDGE.live, domain: edgeDomain(EDGE.live), lingerMs: 20 });
+    const running = applier.run({ follow: true });
+    await append(EDGE.live, readings(EDGE.live, ["boom"], 1));
+    await expect(running).rejects.toThrow("handler refused boom");
+    // Nothing of the failed batch was committed: the checkpoint stays before the reading.
+    expect(applier.checkpoint()?.last_seq ?? 0).toBeLessThan(await lastSeq(EDGE.live));
   });
 });

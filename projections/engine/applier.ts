@@ -18,6 +18,12 @@ export interface ApplierOptions {
   logger?: Logger;
   /** Events applied per SQLite transaction at most (default 1000). */
   batchSize?: number;
+  /**
+   * While following a live stream, how long events that arrived one by one may
+   * wait to be committed together (default 50 ms): one transaction per event
+   * costs more than the event's own writes.
+   */
+  lingerMs?: number;
 }
 
 /** Where a run stops: the stream's end, a sequence, or a time (as-of). */
@@ -37,6 +43,8 @@ export interface RunResult {
 
 type Handler = (event: StoredEvent) => void;
 
+const DEFAULT_LINGER_MS = 50;
+
 /** A projection's handlers by event type, and its flush (when it folds batches). */
 function splitHandlers(all: ProjectionHandlers): { handlers: Partial<Record<string, Handler>>; flushFolded: (() => void) | undefined } {
   const { flush, ...byType } = all;
@@ -51,7 +59,7 @@ function splitHandlers(all: ProjectionHandlers): { handlers: Partial<Record<stri
  * skipped; they never reach a handler.
  */
 export function createApplier(options: ApplierOptions) {
-  const { nc, db, projection, place, edge, domain, logger = silentLogger, batchSize = 1000 } = options;
+  const { nc, db, projection, place, edge, domain, logger = silentLogger, batchSize = 1000, lingerMs = DEFAULT_LINGER_MS } = options;
   if (!runsOn(projection, place)) throw new ConfigError(`projection ${projection.name} runs on ${projection.places!.join(", ")} only, not on ${place === "edge" ? `edge ${edge ?? ""}`.trim() : place}`);
   const log = logger.child({ projection: projection.name, domain });
   const source = projection.source(place, edge);
@@ -89,7 +97,10 @@ export function createApplier(options: ApplierOptions) {
       flushFolded?.();
       checkpoints.put(next);
     });
+    let lingering: ReturnType<typeof setTimeout> | undefined;
     const flush = () => {
+      clearTimeout(lingering);
+      lingering = undefined;
       if (state.last_seq === result.lastSeq && batch.length === 0) return;
       commit(batch, state);
       result.applied += batch.length;
@@ -97,6 +108,17 @@ export function createApplier(options: ApplierOptions) {
       batch = [];
     };
 
+    // A commit that fails in the linger timer ends the read, and the run throws it, as a commit in the loop would.
+    let lingerFailure: { error: unknown } | undefined;
+    const stopReading = new AbortController();
+    const lingerFlush = () => {
+      try {
+        flush();
+      } catch (error) {
+        lingerFailure = { error };
+        stopReading.abort();
+      }
+    };
     const reads = readBatches(nc, {
       stream: source.stream,
       domain,
@@ -106,29 +128,48 @@ export function createApplier(options: ApplierOptions) {
       ...(bounds.toSeq !== undefined ? { toSeq: bounds.toSeq } : {}),
       ...(bounds.until ? { until: bounds.until } : {}),
       ...(bounds.follow ? { follow: true } : {}),
-      ...(bounds.signal ? { signal: bounds.signal } : {}),
+      signal: bounds.signal ? AbortSignal.any([bounds.signal, stopReading.signal]) : stopReading.signal,
     });
     // Messages arrive in batches taken synchronously: no promise per event on this path.
-    for await (const messages of reads) {
-      for (const message of messages) {
-        const { seq, storedAtMs, pending } = message;
-        const decoded = decodeStored(message);
-        if (decoded.success) {
-          if (handlers[decoded.event.type]) {
-            batch.push({ seq, subject: message.subject, storedAt: storedAtOf(storedAtMs), pending, event: decoded.event });
-          }
-        } else {
-          state.invalid_skipped++;
-          result.invalid++;
-          log.warn({ seq, subject: message.subject, reason: decoded.reason, err: decoded.message }, "stored message is not a valid event: skipped");
-        }
-        state.last_seq = seq;
-        state.last_stored_at = storedAtOf(storedAtMs);
-        if (batch.length >= batchSize || pending === 0) flush();
-      }
+    try {
+      await applyAll();
+    } catch (error) {
+      // What was not committed is read again by the next run, from the checkpoint: a late linger commit must not land.
+      clearTimeout(lingering);
+      throw error;
+    }
+    if (lingerFailure) {
+      clearTimeout(lingering);
+      throw lingerFailure.error;
     }
     flush();
     return result;
+
+    async function applyAll(): Promise<void> {
+      for await (const messages of reads) {
+        for (const message of messages) {
+          const { seq, storedAtMs, pending } = message;
+          const decoded = decodeStored(message);
+          if (decoded.success) {
+            if (handlers[decoded.event.type]) {
+              batch.push({ seq, subject: message.subject, storedAt: storedAtOf(storedAtMs), pending, event: decoded.event });
+            }
+          } else {
+            state.invalid_skipped++;
+            result.invalid++;
+            log.warn({ seq, subject: message.subject, reason: decoded.reason, err: decoded.message }, "stored message is not a valid event: skipped");
+          }
+          state.last_seq = seq;
+          state.last_stored_at = storedAtOf(storedAtMs);
+          if (batch.length >= batchSize) flush();
+          else if (pending === 0) {
+            // Caught up: a bounded run commits now; a live one lets what arrives in the next moments join the commit.
+            if (!bounds.follow || lingerMs <= 0) flush();
+            else lingering ??= setTimeout(lingerFlush, lingerMs);
+          }
+        }
+      }
+    }
   }
 
   return {
