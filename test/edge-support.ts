@@ -15,9 +15,13 @@ import { readStream, type StoredEvent } from "../src/store/read-stream.ts";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+let readingCounter = 0;
+
 /** A device's reading over NATS request/reply on the edge's ingest subject; resolves with ingest's answer (sent once stored). */
 export async function sendReading(nc: NatsConnection, edge: string, device: string, temperature: number, humidity = 45): Promise<IngestReply> {
-  const payload = { ts: new Date().toISOString(), temperature, humidity };
+  // A device's own counter: two readings of a device in the same millisecond are two readings, not a retry of one
+  // (ingest derives a reading's id from device, time and counter, and stores a repeated id once).
+  const payload = { ts: new Date().toISOString(), seq: ++readingCounter, temperature, humidity };
   const reply = await nc.request(subjects.ingest(edge, device), encoder.encode(JSON.stringify(payload)), { timeout: 10_000 });
   return JSON.parse(decoder.decode(reply.data)) as IngestReply;
 }

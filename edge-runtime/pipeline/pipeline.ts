@@ -1,10 +1,11 @@
 import { AckPolicy, DeliverPolicy, type JsMsg, type NatsConnection } from "nats";
 import { errorMessage } from "../../src/errors.ts";
-import { createEvent, decodeEvent, subjects, type TfBackend, type TideEvent } from "../../src/events/index.ts";
+import { createEvent, subjects, type TfBackend, type TideEvent } from "../../src/events/index.ts";
 import { deterministicId, edgeDomain, type EdgeId } from "../../src/ids.ts";
 import { silentLogger, type Logger } from "../../src/log.ts";
 import type { ReadingPoint } from "../../src/model/features.ts";
 import { createEventWriter } from "../../src/store/event-writer.ts";
+import { decodeStored } from "../../src/store/message-envelope.ts";
 import { DEFAULT_COOLING, decideCooling, type CoolingSettings, type CoolingState } from "../control/cooling.ts";
 import { createLatencyRecorder } from "./latency.ts";
 
@@ -181,7 +182,7 @@ export async function startPipeline(options: PipelineOptions) {
   const messages = await consumer.consume({ max_messages: 1000 });
   const loop = (async () => {
     for await (const msg of messages) {
-      const decoded = decodeEvent(msg.headers, msg.data);
+      const decoded = decodeStored(msg);
       if (!decoded.success || decoded.event.type !== "tide.reading.recorded.v1") {
         // Never happens for what ingest wrote; never let it stop the pipeline.
         log.warn({ seq: msg.seq, err: decoded.success ? decoded.event.type : decoded.message }, "not a reading: skipped");

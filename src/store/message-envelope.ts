@@ -5,10 +5,11 @@ import { parseEnvelopeHeaders, parseEnvelopeHeaderText } from "../events/raw-hea
 
 /**
  * A message read from a stream: a StreamMessage of ours or a nats.js JsMsg,
- * both holding the core message they came in as `msg`.
+ * both holding the core message they came in as `msg` (a JsMsg does not say
+ * so in its type; it is looked for, never relied on).
  */
 export interface DeliveredMessage {
-  readonly msg: Msg;
+  readonly msg?: Msg;
   readonly headers: MsgHdrs | undefined;
   readonly data: Uint8Array;
 }
