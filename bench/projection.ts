@@ -4,7 +4,7 @@ import { edgeReadings } from "../streams/edge/readings.ts";
 import { devicesProjection, devicesUpsert, type DeviceRow } from "../projections/devices/projection.ts";
 import { createApplier, openProjectionDb, type Projection } from "../projections/index.ts";
 import { withTopology, type BenchContext } from "./context.ts";
-import { describeRate, interleaved, perSecond, ratioFigure, timeRate, type Rate } from "./measure.ts";
+import { describeRate, interleaved, perSecond, ratioFigure, round, timeRate, type Rate } from "./measure.ts";
 import { DEVICES, fillReadings, fixedReadingEvent } from "./readings.ts";
 import type { BenchOutcome } from "./types.ts";
 
@@ -92,12 +92,15 @@ export async function projectionBenchmark(ctx: BenchContext): Promise<BenchOutco
       how:
         `The edge's READINGS holds ${n.toLocaleString("en-US")} readings from ${DEVICES} devices. Ours: \`createApplier\` for the \`devices\` ` +
         "projection, `run()` from the first event to the end, into a fresh SQLite file (`openProjectionDb`: WAL, synchronous NORMAL) — " +
-        `it includes reading the stream from JetStream (ordered consumer, ${BATCH} per pull), decoding and validating every event ` +
-        `(CloudEvents headers, zod schema), the upserts, and the checkpoint row, in transactions of ${BATCH}. ` +
+        `it includes reading the stream from JetStream (\`readBatches\`: an ephemeral pull consumer, ${BATCH} per pull), decoding and ` +
+        `validating every event (CloudEvents headers, schema), folding each batch per device and upserting each device once, and the ` +
+        `checkpoint row, in transactions of ${BATCH}. ` +
         `Ceiling: the same rows as an in-memory array, written by the projection's own prepared upsert on a fresh file opened the same way, ` +
         `in transactions of ${BATCH}, no checkpoint. Each side runs once to warm up, then ${runs} time(s) interleaved; best run counts.`,
       details: [
         `ours ${describeRate(rates.ours)}; bare SQLite ${describeRate(rates.raw)}.`,
+        `Diagnostic: the same applier with the projection writing every event on its own (no folding): ${describeRate(rates.perEvent)}, ` +
+          `${round(rates.perEvent.perSecond / rates.raw.perSecond, 2)} of the ceiling.`,
         `Diagnostic: the same applier over the same stream with a handler that writes nothing (read + decode + validate + batch + checkpoint): ` +
           `${describeRate(rates.readOnly)}` +
           (rates.readOnly.perSecond < rates.raw.perSecond ? ": reading and decoding an event alone costs more than the ceiling's whole upsert." : "."),

@@ -48,7 +48,7 @@ export async function replay1mBenchmark(ctx: BenchContext): Promise<BenchOutcome
       title: "Replay of a million events (`replay.1m.events_per_s`)",
       how:
         `The edge's READINGS holds ${n.toLocaleString("en-US")} readings. Ours: what \`tide replay READINGS --format json\` does for every event, ` +
-        "minus writing to stdout: `replayLines` (the ordered-consumer batches of `readBatches`, each message decoded from its CloudEvents " +
+        "minus writing to stdout: `replayLines` (the batches of `readBatches`, each message decoded from its CloudEvents " +
         "headers and JSON body, validated against its zod schema, made a replay line) and each line formatted as JSON, a batch per string. " +
         `Ceiling: a bare ordered consumer (\`consume({ max_messages: ${BATCH} })\`) counting messages until none are pending. Same pull size, ` +
         `same connection; ${runs} run(s) per side interleaved (the fill warms the server), best counts.`,

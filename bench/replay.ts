@@ -71,8 +71,8 @@ export async function replayBenchmark(ctx: BenchContext): Promise<BenchOutcome> 
         `ours ${describeRate(rates.ours)}; bare ordered consumer ${describeRate(rates.raw)}.`,
         `Diagnostic: the bare consumer also reading each message's headers (nats.js parses our 7 CloudEvents headers into a MsgHdrs): ` +
           `${describeRate(rates.headers)}, ${round(rates.headers.perSecond / rates.raw.perSecond, 2)} of the ceiling.`,
-        `Diagnostic: \`readBatches\`, the read under \`readStream\` (the same ordered consumer, messages taken in its callback and ` +
-          `handed over in batches; no header read, no decoding, no validation): ${describeRate(rates.undecoded)}, ` +
+        `Diagnostic: \`readBatches\`, the read under \`readStream\` (a pull consumer of our own on a core subscription, messages taken ` +
+          `in its callback and handed over in batches; no header read, no decoding, no validation): ${describeRate(rates.undecoded)}, ` +
           `${round(rates.undecoded.perSecond / rates.raw.perSecond, 2)} of the ceiling. Ours-to-this is reading the CloudEvents headers, ` +
           `decoding and validating each event and yielding it (${round(rates.ours.perSecond / rates.undecoded.perSecond, 2)}).`,
       ],
