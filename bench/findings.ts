@@ -50,8 +50,9 @@ export const findings: ReadonlyMap<string, string> = new Map([
       "Node.js thread doing, per reading: ingest (parse, validate, append: ~14% of its busy time), the two local projections (each a " +
       "reader over READINGS, decoded and written to SQLite: ~20% before they folded batches and lingered 50 ms before a commit " +
       "instead of a transaction per reading; ~10% since), the pipeline (consume, decode, build and append the " +
-      "inference event, ack: ~15%), TensorFlow.js (~11%: ~120–200 µs per model call, batches of 2–3 at this rate with the engine's " +
-      "2 ms batching wait, which is also ~1–2 ms of every reading's latency), and nats.js itself (~29%: a socket write per flushed " +
+      "inference event, ack: ~15%), TensorFlow.js (~11%: ~120–200 µs per model call; the engine's 2 ms batching wait was also " +
+      "~1–2 ms of every reading's latency for no CPU saved, and is gone: requests made together batch, and under load those queued " +
+      "behind a running call make the next one), and nats.js itself (~29%: a socket write per flushed " +
       "microtask burst ~10%, and a stack-traced `NatsError` built in `RequestOne.cancel` after every JetStream publish ack ~5%), plus GC " +
       "(~5%). No single hot spot: the projections (projections/engine/applier.ts), ingest and envelope decoding are being optimised " +
       "separately. Fixed on the way: the engine called `model.predict` with tfjs's default batchSize of 32 rows, so a full micro-batch " +

@@ -96,6 +96,21 @@ describe("inference engine: model", () => {
     await engine.close();
   });
 
+  it("by default waits for no one: requests made together are one call, and those made while it runs are the next", async () => {
+    const engine = engineFor();
+    engine.activate(await makeModel("v1", 1));
+    const first = Array.from({ length: 10 }, (_, i) => engine.predict({ device: "d0", window: windowOf("d0", i) }));
+    // The next macrotask: the first ten have gone to the model (one call, under way, not yet answered).
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(engine.stats().batches).toBe(1);
+    // Made while that call runs: they queue and go together in the next.
+    const second = Array.from({ length: 7 }, (_, i) => engine.predict({ device: "d1", window: windowOf("d1", i) }));
+    const results = await Promise.all([...first, ...second]);
+    expect(engine.stats()).toMatchObject({ requests: 17, batches: 2 });
+    expect(results.map((r) => r.batchSize)).toEqual([...Array(10).fill(10), ...Array(7).fill(7)]);
+    await engine.close();
+  });
+
   it("gathers requests arriving within maxWaitMs across ticks into one call", async () => {
     const engine = engineFor({ maxWaitMs: 50 });
     engine.activate(await makeModel("v1", 1));
