@@ -5,7 +5,7 @@ import type { TideEvent } from "../events/catalogue.ts";
 import type { DecodeFailure } from "../events/envelope.ts";
 import { isoTimeOf } from "../iso-time.ts";
 import { decodeStored } from "./message-envelope.ts";
-import { parseAckSubject, replyBytesOf, StreamMessage } from "./stream-message.ts";
+import { readAckSubject, replyBytesOf, StreamMessage, type AckInfo } from "./stream-message.ts";
 
 export { decodeStored } from "./message-envelope.ts";
 export { StreamMessage } from "./stream-message.ts";
@@ -128,6 +128,8 @@ export async function* readBatches(nc: NatsConnection, options: ReadOptions): As
   const inboxPrefix = (nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix;
 
   let queue: StreamMessage[] = [];
+  /** What the ack subject of the message in hand says (one object for all of them). */
+  const ack: AckInfo = { seq: 0, deliverySeq: 0, storedAtMs: 0, storedAtSubMs: 0, pending: 0 };
   /** The last message wanted was taken (or one past the bounds seen): take no more. */
   let finished = false;
   /** Stream sequence of the last message taken (0: none yet): a replacement consumer starts after it. */
@@ -194,8 +196,7 @@ export async function* readBatches(nc: NatsConnection, options: ReadOptions): As
     if (r.closed || r.stalled) return;
     heard = true;
     const reply = replyBytesOf(m);
-    const ack = reply && parseAckSubject(reply);
-    if (!ack) return onStatus(r, m);
+    if (!reply || !readAckSubject(reply, ack)) return onStatus(r, m);
     if (r.requested > 0) r.requested--;
     if (ack.deliverySeq !== r.delivered + 1) return stall(r, `consumer ${r.name}: delivery ${ack.deliverySeq} after ${r.delivered}`);
     r.delivered = ack.deliverySeq;

@@ -86,28 +86,69 @@ function subMillisAt(bytes: Uint8Array, from: number, to: number): number {
  * either form (9 tokens, or 12 with domain, account hash and a final token).
  */
 export function parseAckSubject(bytes: Uint8Array): AckInfo | undefined {
+  const info: AckInfo = { seq: 0, deliverySeq: 0, storedAtMs: 0, storedAtSubMs: 0, pending: 0 };
+  return readAckSubject(bytes, info) ? info : undefined;
+}
+
+/**
+ * `parseAckSubject` into an object the caller keeps (no allocation per
+ * message on the read path); false, leaving `into` in any state, when the
+ * bytes are not an ack subject.
+ */
+export function readAckSubject(bytes: Uint8Array, into: AckInfo): boolean {
+  const n = bytes.length;
   // "$JS.ACK."
-  if (bytes.length < 8 || bytes[0] !== 0x24 || bytes[1] !== 0x4a || bytes[2] !== 0x53 || bytes[3] !== DOT || bytes[4] !== 0x41 || bytes[5] !== 0x43 || bytes[6] !== 0x4b || bytes[7] !== DOT) {
-    return undefined;
+  if (n < 8 || bytes[0] !== 0x24 || bytes[1] !== 0x4a || bytes[2] !== 0x53 || bytes[3] !== DOT || bytes[4] !== 0x41 || bytes[5] !== 0x43 || bytes[6] !== 0x4b || bytes[7] !== DOT) {
+    return false;
   }
-  // Token boundaries from the end: at most the last 6 dots are needed.
-  const dots: number[] = [];
+  // One pass from the end: every dot counted, the last five kept (l1 the last one).
   let count = 0;
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] === DOT) count++;
-  const tokens = count + 1;
-  if (tokens !== 9 && tokens !== 12) return undefined;
-  // The numeric tokens end before the last token in the 12-token form.
-  const skip = tokens === 12 ? 1 : 0;
-  for (let i = bytes.length - 1; i >= 0 && dots.length < 5 + skip; i--) if (bytes[i] === DOT) dots.push(i);
-  // dots[skip] precedes pending, dots[skip+1] the time, dots[skip+2] dseq, dots[skip+3] sseq, dots[skip+4] delivered.
-  const end = skip ? dots[0]! : bytes.length;
-  const pending = integerAt(bytes, dots[skip]! + 1, end);
-  const storedAtMs = millisAt(bytes, dots[skip + 1]! + 1, dots[skip]!);
-  const storedAtSubMs = subMillisAt(bytes, dots[skip + 1]! + 1, dots[skip]!);
-  const deliverySeq = integerAt(bytes, dots[skip + 2]! + 1, dots[skip + 1]!);
-  const seq = integerAt(bytes, dots[skip + 3]! + 1, dots[skip + 2]!);
-  if (Number.isNaN(pending) || Number.isNaN(storedAtMs) || Number.isNaN(storedAtSubMs) || Number.isNaN(deliverySeq) || Number.isNaN(seq)) return undefined;
-  return { seq, deliverySeq, storedAtMs, storedAtSubMs, pending };
+  let l1 = 0;
+  let l2 = 0;
+  let l3 = 0;
+  let l4 = 0;
+  let l5 = 0;
+  for (let i = n - 1; i >= 8; i--) {
+    if (bytes[i] !== DOT) continue;
+    count++;
+    if (count === 1) l1 = i;
+    else if (count === 2) l2 = i;
+    else if (count === 3) l3 = i;
+    else if (count === 4) l4 = i;
+    else if (count === 5) l5 = i;
+  }
+  let end: number;
+  let pendingDot: number;
+  let timeDot: number;
+  let dseqDot: number;
+  let sseqDot: number;
+  // Dots after "$JS.ACK.": 6 in the 9-token form (...<delivered>.<sseq>.<dseq>.<ts>.<pending>), 9 in the 12-token one
+  // (...<pending>.<token>). A stream or consumer name has no dot, so the count says which.
+  if (count === 6) {
+    end = n;
+    pendingDot = l1;
+    timeDot = l2;
+    dseqDot = l3;
+    sseqDot = l4;
+  } else if (count === 9) {
+    end = l1;
+    pendingDot = l2;
+    timeDot = l3;
+    dseqDot = l4;
+    sseqDot = l5;
+  } else return false;
+  const pending = integerAt(bytes, pendingDot + 1, end);
+  const storedAtMs = millisAt(bytes, timeDot + 1, pendingDot);
+  const storedAtSubMs = subMillisAt(bytes, timeDot + 1, pendingDot);
+  const deliverySeq = integerAt(bytes, dseqDot + 1, timeDot);
+  const seq = integerAt(bytes, sseqDot + 1, dseqDot);
+  if (Number.isNaN(pending) || Number.isNaN(storedAtMs) || Number.isNaN(storedAtSubMs) || Number.isNaN(deliverySeq) || Number.isNaN(seq)) return false;
+  into.seq = seq;
+  into.deliverySeq = deliverySeq;
+  into.storedAtMs = storedAtMs;
+  into.storedAtSubMs = storedAtSubMs;
+  into.pending = pending;
+  return true;
 }
 
 /** What nats.js 2.29 keeps inside a core message (MsgImpl): the parsed protocol line, with the reply subject's bytes. */
