@@ -26,7 +26,8 @@ export interface BenchSizes {
 }
 
 export const SIZES = {
-  full: { quick: false, ingest: 100_000, projection: 100_000, replay: 100_000, forward: 100_000, runs: 3, edgeSeconds: 8 },
+  // 5 runs per side: on a shared 2-core machine a side's best of 3 still moved by ±10% from run to run.
+  full: { quick: false, ingest: 100_000, projection: 100_000, replay: 100_000, forward: 100_000, runs: 5, edgeSeconds: 8 },
   quick: { quick: true, ingest: 10_000, projection: 10_000, replay: 10_000, forward: 10_000, runs: 1, edgeSeconds: 2 },
 } as const satisfies Record<string, BenchSizes>;
 

@@ -2,7 +2,7 @@ import type Database from "better-sqlite3";
 import type { NatsConnection } from "nats";
 import { ConfigError } from "../../src/errors.ts";
 import { silentLogger, type Logger } from "../../src/log.ts";
-import { decodeStored, readBatches, storedAtOf, type StoredEvent } from "../../src/store/read-stream.ts";
+import { decodeStored, readBatches, storedAtOf, type StoredEvent, type StreamMessage } from "../../src/store/read-stream.ts";
 import { checkpointStore, type Checkpoint } from "./checkpoints.ts";
 import { runsOn, type Projection, type ProjectionHandlers, type ProjectionPlace } from "./projection.ts";
 
@@ -44,6 +44,24 @@ export interface RunResult {
 type Handler = (event: StoredEvent) => void;
 
 const DEFAULT_LINGER_MS = 50;
+
+/** A StoredEvent of a message in hand: its subject is decoded only if a handler reads it (few do). */
+class AppliedEvent implements StoredEvent {
+  readonly seq: number;
+  readonly pending: number;
+  constructor(
+    private readonly message: StreamMessage,
+    readonly storedAt: string,
+    readonly event: StoredEvent["event"],
+  ) {
+    this.seq = message.seq;
+    this.pending = message.pending;
+  }
+
+  get subject(): string {
+    return this.message.subject;
+  }
+}
 
 /** A projection's handlers by event type, and its flush (when it folds batches). */
 function splitHandlers(all: ProjectionHandlers): { handlers: Partial<Record<string, Handler>>; flushFolded: (() => void) | undefined } {
@@ -152,7 +170,7 @@ export function createApplier(options: ApplierOptions) {
           const decoded = decodeStored(message);
           if (decoded.success) {
             if (handlers[decoded.event.type]) {
-              batch.push({ seq, subject: message.subject, storedAt: storedAtOf(storedAtMs), pending, event: decoded.event });
+              batch.push(new AppliedEvent(message, storedAtOf(storedAtMs), decoded.event));
             }
           } else {
             state.invalid_skipped++;
