@@ -241,6 +241,29 @@ describe("event store", () => {
     expect(drained.every((e) => appended.includes(e.event.metadata.id))).toBe(true);
   });
 
+  it("ends a live tail when its connection closes, instead of waiting for a consumer it can no longer reach", async () => {
+    const own = await given.connect(EDGE);
+    const subject = subjects.reading(EDGE, "closing-dev");
+    await appendToStream(js, subject, reading("closing-dev"));
+    const tail = tailStream(own, { stream: STREAM, domain: DOMAIN, subject, fromSeq: 1 });
+    const first = await within(tail.next(), 5_000, "tail's first event");
+    expect(first.done).toBe(false);
+    await own.close();
+    const rest = await within(
+      (async () => {
+        const seen: StoredEvent[] = [];
+        for (;;) {
+          const r = await tail.next();
+          if (r.done) return seen;
+          seen.push(r.value);
+        }
+      })(),
+      10_000,
+      "tail of a closed connection",
+    );
+    expect(rest.every((e) => e.subject === subject)).toBe(true);
+  });
+
   it("pipelines appends through an event writer, stored in publish order", async () => {
     const writer = createEventWriter(js, { maxInFlight: 64 });
     const subject = subjects.reading(EDGE, "writer-dev");

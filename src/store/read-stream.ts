@@ -258,6 +258,13 @@ export async function* readBatches(nc: NatsConnection, options: ReadOptions): As
         onMessage(created, m);
       },
     });
+    // The subscription ends with the connection (closed or drained): so does the read, as a read of a closed
+    // connection cannot go on. A reader this read dropped itself is already marked closed.
+    void created.sub.closed.then(() => {
+      if (created.closed) return;
+      created.closed = true;
+      rouse();
+    });
     heardAt = Date.now();
     pullMore(created);
     return { reader: created, pending: info.num_pending };
@@ -297,7 +304,7 @@ export async function* readBatches(nc: NatsConnection, options: ReadOptions): As
   /** A replacement for a stalled consumer: retried with backoff (a follow read until it works or is aborted). */
   const reopen = async (): Promise<Reader | undefined> => {
     for (let attempt = 0; ; attempt++) {
-      if (signal?.aborted) return undefined;
+      if (signal?.aborted || nc.isClosed()) return undefined;
       try {
         return (await open()).reader;
       } catch (error) {
