@@ -29,7 +29,15 @@ export function feederPoint(i: number, d: number): { temperature: number; humidi
 
 let trained: Promise<{ bytes: (version: string, offsetC: number) => Promise<Uint8Array>; nonFinite: (version: string) => Promise<Uint8Array> }> | undefined;
 
-/** One tiny model trained once per test file; artifacts of it under any version, `offsetC` shifting its predictions (a deliberately bad model). */
+/**
+ * One tiny model trained once per test file; artifacts of it under any version.
+ * With `offsetC` it is deliberately bad: its output layer ignores the window
+ * and predicts the training mean + `offsetC` for every reading, so it is off
+ * by about `offsetC` whatever training made of the rest. (Shifting the
+ * normalisation mean instead shifted the inputs as well, and how far that
+ * moved a prediction depended on the trained weights: some runs made a model
+ * that was not bad at all.)
+ */
 function tinyModel() {
   trained ??= (async () => {
     const { tf } = await selectBackend({ logger: silentLogger });
@@ -43,9 +51,20 @@ function tinyModel() {
     const { residualStd } = evaluateForecastModel(tf, model, samples, stats);
     process.once("exit", () => disposeForecastModel(model));
     return {
-      // Shifting the temperature mean shifts every denormalised prediction by the same amount.
-      bytes: (version: string, offsetC: number) =>
-        serializeModel(model, { version, window, residualStd, normalisation: { ...stats, temperature: { ...stats.temperature, mean: stats.temperature.mean + offsetC } } }),
+      bytes: async (version: string, offsetC: number) => {
+        if (offsetC === 0) return serializeModel(model, { version, window, residualStd, normalisation: stats });
+        // The output layer's kernel and bias are the last two weights: zero the kernel, and the bias is the prediction.
+        const weights = model.getWeights();
+        const constant = weights.map((w, i) => (i === weights.length - 2 ? tf.zerosLike(w) : i === weights.length - 1 ? tf.fill(w.shape, offsetC / stats.temperature.std) : w.clone()));
+        const bad = createForecastModel(tf, { window, hidden: [16], seed: 1 });
+        bad.setWeights(constant);
+        tf.dispose(constant);
+        try {
+          return await serializeModel(bad, { version, window, residualStd, normalisation: stats });
+        } finally {
+          disposeForecastModel(bad);
+        }
+      },
       // A well-formed artifact whose weights are all NaN: it loads, and its warm-up prediction is not finite.
       nonFinite: async (version: string) => {
         const broken = createForecastModel(tf, { window, hidden: [16], seed: 2 });
