@@ -4,6 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type Database from "better-sqlite3";
 import type { NatsConnection } from "nats";
 import { startSimulator, type Simulator } from "../../edge-runtime/simulator/runner.ts";
+import { checkpointStore } from "../../projections/engine/checkpoints.ts";
 import { productionModel } from "../../projections/models/queries.ts";
 import { recentRuns } from "../../projections/training-runs/queries.ts";
 import { errorMessage } from "../errors.ts";
@@ -53,6 +54,25 @@ export interface DemoSummary {
   /** Training runs the demo forced in this run to get a first model (none when one was already in production). */
   forcedTraining: string[];
   final: DemoStatus;
+}
+
+/**
+ * Wait (at most `limitMs`) until the cloud READINGS and the `devices`
+ * projection that counts them have both stopped moving: the same stream
+ * sequence and checkpoint over three looks `everyMs` apart.
+ */
+async function settled(cloud: NatsConnection, db: Database.Database, everyMs = 200, limitMs = 10_000): Promise<void> {
+  const jsm = await cloud.jetstreamManager({ domain: CLOUD_DOMAIN });
+  const checkpoints = checkpointStore(db);
+  const look = async () => `${(await jsm.streams.info("READINGS")).state.last_seq}/${checkpoints.get("devices")?.last_seq ?? 0}`;
+  const deadline = Date.now() + limitMs;
+  let last = await look();
+  for (let quiet = 0; quiet < 2 && Date.now() < deadline; ) {
+    await sleep(everyMs);
+    const now = await look();
+    quiet = now === last ? quiet + 1 : 0;
+    last = now;
+  }
 }
 
 /** A demo that ran (its summary), or one stopped by a signal during start-up (everything started was stopped). */
@@ -196,6 +216,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     out(`Stopping (${stoppedBy})...`);
     // The devices first, so the summary's counts (devices, ingest, DLQ streams) are of one settled moment.
     const devices = await Promise.all(simulators.map((simulator) => simulator.stop()));
+    // What the devices sent last is still on its way (edge UPLINK -> cloud READINGS -> the cloud projections, which
+    // commit a moment later): the summary counts once that has come to rest, so a second run starts where this one ended.
+    await settled(cloud, fleet.cloud.db).catch((error: unknown) => logger.warn({ err: errorMessage(error) }, "cloud not settled before the summary"));
     const final = await probe();
     const simulated = { stored: 0, rejected: 0, anomalies: 0, commands: 0 };
     for (const s of devices) {
