@@ -1,3 +1,4 @@
+import type { Tensor } from "@tensorflow/tfjs";
 import type { NatsConnection } from "nats";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startEdgeRuntime, type EdgeRuntime } from "../edge-runtime/runtime.ts";
@@ -50,33 +51,26 @@ function tinyModel() {
     await trainForecastModel(tf, model, { inputs: samples.inputs, targets: samples.targets, epochs: 60, batchSize: 32 });
     const { residualStd } = evaluateForecastModel(tf, model, samples, stats);
     process.once("exit", () => disposeForecastModel(model));
+    /** An artifact of a fresh model of the same shape carrying `weights` (disposed here). */
+    const withWeights = async (version: string, weights: Tensor[]) => {
+      const copy = createForecastModel(tf, { window, hidden: [16], seed: 2 });
+      copy.setWeights(weights);
+      tf.dispose(weights);
+      try {
+        return await serializeModel(copy, { version, window, residualStd, normalisation: stats });
+      } finally {
+        disposeForecastModel(copy);
+      }
+    };
     return {
       bytes: async (version: string, offsetC: number) => {
         if (offsetC === 0) return serializeModel(model, { version, window, residualStd, normalisation: stats });
         // The output layer's kernel and bias are the last two weights: zero the kernel, and the bias is the prediction.
         const weights = model.getWeights();
-        const constant = weights.map((w, i) => (i === weights.length - 2 ? tf.zerosLike(w) : i === weights.length - 1 ? tf.fill(w.shape, offsetC / stats.temperature.std) : w.clone()));
-        const bad = createForecastModel(tf, { window, hidden: [16], seed: 1 });
-        bad.setWeights(constant);
-        tf.dispose(constant);
-        try {
-          return await serializeModel(bad, { version, window, residualStd, normalisation: stats });
-        } finally {
-          disposeForecastModel(bad);
-        }
+        return withWeights(version, weights.map((w, i) => (i === weights.length - 2 ? tf.zerosLike(w) : i === weights.length - 1 ? tf.fill(w.shape, offsetC / stats.temperature.std) : w.clone())));
       },
       // A well-formed artifact whose weights are all NaN: it loads, and its warm-up prediction is not finite.
-      nonFinite: async (version: string) => {
-        const broken = createForecastModel(tf, { window, hidden: [16], seed: 2 });
-        const nan = broken.getWeights().map((w) => tf.fill(w.shape, Number.NaN));
-        broken.setWeights(nan);
-        tf.dispose(nan);
-        try {
-          return await serializeModel(broken, { version, window, residualStd, normalisation: stats });
-        } finally {
-          disposeForecastModel(broken);
-        }
-      },
+      nonFinite: (version: string) => withWeights(version, model.getWeights().map((w) => tf.fill(w.shape, Number.NaN))),
     };
   })();
   return trained;
