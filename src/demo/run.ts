@@ -17,7 +17,7 @@ import { connectTo, type TopologyOptions } from "../topology/index.ts";
 import { requestTraining } from "../training/run-events.ts";
 import { decideFirstTraining, evolveFirstTraining, initialFirstTraining, type FirstTrainingSettings } from "./first-training.ts";
 import { createStatusProbe, readingsInCloud } from "./probe.ts";
-import { ensureDemoSettings } from "./settings.ts";
+import { DEMO_SIMULATION, demoClockStart, ensureDemoSettings } from "./settings.ts";
 import { renderStatus, type DemoStatus } from "./status.ts";
 import { listenForStop } from "../stop-request.ts";
 import { startTaskFeeder } from "./tasks.ts";
@@ -162,12 +162,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const atStart = await probe();
 
     const simulators: Simulator[] = [];
+    const { speed, anomalyRate } = DEMO_SIMULATION;
+    const clockStart = demoClockStart(Date.now());
     for (const { id } of topology.edges) {
       if (stop.stoppedBy) return stoppedDuringStartUp();
       // The simulated devices connect as the edge's device gateway: device rights only, never the edge's service user.
       const nc = await connectAsGateway(topology, id, { name: `tide-demo-devices-${id}` });
       stops.push(() => nc.close());
-      const simulator = await startSimulator({ nc, edge: id, devices: options.devices, faulty: 1, rate: options.rate, speed: 60, anomalyRate: 0.003, logger });
+      const simulator = await startSimulator({ nc, edge: id, devices: options.devices, faulty: 1, rate: options.rate, speed, anomalyRate, startMs: clockStart, logger });
       simulators.push(simulator);
       stops.push(() => simulator.stop());
     }
@@ -184,6 +186,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
     out(`  hub ${topology.hub.clientUrl}; ${topology.edges.map((e) => `edge ${e.id} ${e.clientUrl}`).join("; ")}; a cloud worker (worker-demo)`);
     out(`  ${options.devices} simulated device(s) per edge at ${options.rate} Hz (the last one has a faulty sensor), TF.js backend ${[...fleet.edges.values()][0]?.backend}`);
+    out(`  simulated clock: ${speed}x, from ${new Date(clockStart).toISOString().slice(0, 16)}Z (the warm afternoon: cooling decisions early on)`);
     out(`  training once ${options.trainAfter} readings reached the cloud, then every ${1500} new readings; published models roll out canary-first`);
     out(`  Dashboard: ${dashboardUrl}   Metrics: ${fleet.cloud.httpUrl}/metrics, ${[...fleet.edges.values()].map((e) => `${e.httpUrl}/metrics`).join(", ")}`);
     out(options.durationMs === undefined ? "  Ctrl-C stops everything cleanly; state stays in " + topology.dir : `  stopping by itself in ${Math.round(options.durationMs / 1000)} s; state stays in ${topology.dir}`);

@@ -27,6 +27,24 @@ export const DEMO_TRAINING: TrainingConfigInput = {
  */
 export const DEMO_ROLLOUT = { auto: "canary", canaries: 1, criteria: { minInferences: 30, observeMs: 8000, maxErrorRatio: 2.5, stageTimeoutMs: 90_000 } } as const;
 
+/**
+ * The demo's simulated devices: a simulated hour a second, anomalies now and
+ * then, and a day that starts at 13:00 UTC, in the warm afternoon. The devices'
+ * daily cycle follows their simulated clock; started at the wall-clock hour, a
+ * demo run at night saw cool devices, no cooling decision and an empty
+ * decisions panel, and what the demo showed depended on when it ran.
+ */
+export const DEMO_SIMULATION = { speed: 60, anomalyRate: 0.003, startHourUtc: 13 } as const;
+
+const HOUR_MS = 3_600_000;
+
+/** The simulated clock's start: the latest `startHourUtc`:00 UTC at or before `nowMs` (so readings are never from the future). */
+export function demoClockStart(nowMs: number, startHourUtc: number = DEMO_SIMULATION.startHourUtc): number {
+  const dayStart = nowMs - (nowMs % (24 * HOUR_MS));
+  const today = dayStart + startHourUtc * HOUR_MS;
+  return today <= nowMs ? today : today - 24 * HOUR_MS;
+}
+
 /** Write the demo's settings files that are missing; returns the ones written. */
 export function ensureDemoSettings(dir: string): string[] {
   mkdirSync(dir, { recursive: true });
