@@ -7,6 +7,7 @@ import { readingRecorded } from "../src/events/reading.ts";
 import { subjects } from "../src/events/subjects.ts";
 import { edgeDomain } from "../src/ids.ts";
 import { appendToStream, createEventWriter, readMessages, readStream, tailStream, type ReadEventsOptions, type StoredEvent } from "../src/store/index.ts";
+import { startControlFeed } from "../src/store/control-feed.ts";
 import { applyStreams } from "../streams/apply.ts";
 import { givenTopology, streamMessages } from "./harness.ts";
 
@@ -277,5 +278,29 @@ describe("event store", () => {
     const stored = await collect({ subject });
     expect(idsOf(stored)).toEqual(events.map((e) => e.metadata.id));
     expect(stored.map((e) => e.seq)).toEqual(results.map((r) => r.seq));
+  });
+});
+
+describe("control feed", () => {
+  it("resolves caughtUp once every stream is read to where it stood", async () => {
+    await appendToStream(js, subjects.reading(EDGE, "feed-dev"), reading("feed-dev"));
+    const seen: number[] = [];
+    const feed = startControlFeed({ nc, streams: [STREAM], domain: DOMAIN, onEvent: (stored) => seen.push(stored.seq) });
+    await within(feed.caughtUp, 10_000, "catching up");
+    await feed.stop();
+    expect(seen.length).toBe((await (await nc.jetstreamManager({ domain: DOMAIN })).streams.info(STREAM)).state.last_seq);
+  });
+
+  it("never resolves caughtUp once stopped before catching up: nothing a controller starts when caught up outlives a stop during start-up", async () => {
+    // An empty stream: caught up as soon as the feed knows where it stands, with nothing to read.
+    const empty = "INFERENCES";
+    expect((await (await nc.jetstreamManager({ domain: DOMAIN })).streams.info(empty)).state.last_seq).toBe(0);
+    let caughtUp = false;
+    const feed = startControlFeed({ nc, streams: [empty], domain: DOMAIN, onEvent: () => undefined });
+    void feed.caughtUp.then(() => (caughtUp = true));
+    // Stopped at once: the request for where the stream stands is still on its way and answers after the stop.
+    await feed.stop();
+    await sleep(500);
+    expect(caughtUp).toBe(false);
   });
 });

@@ -206,6 +206,8 @@ export function startRolloutAgent(options: RolloutAgentOptions) {
       });
       // Not awaited: while the link is down the edge serves what it has; it catches up when the link is back.
       void feed.caughtUp.then(() => {
+        // A stop while it caught up (a Ctrl-C during start-up) came first: no timer may outlive it.
+        if (controller.signal.aborted) return;
         ready = true;
         timer = setInterval(() => void reconcile(), pollMs);
         void reconcile();

@@ -20,8 +20,10 @@ export interface ControlFeedOptions {
  * Follow control streams from the start and keep following them: the way a
  * controller rebuilds its state after a restart and then stays current.
  * `caughtUp` resolves once every stream has been read up to where it stood when
- * the feed started, so a controller never decides on half a history. A failed
- * read resumes after the last event seen, with backoff.
+ * the feed started, so a controller never decides on half a history; a feed
+ * stopped before that never resolves it, so nothing a controller starts once
+ * caught up (its timers) outlives a stop during start-up. A failed read
+ * resumes after the last event seen, with backoff.
  */
 export function startControlFeed(options: ControlFeedOptions) {
   const { nc, streams, onEvent, domain = CLOUD_DOMAIN, logger = silentLogger } = options;
@@ -37,7 +39,7 @@ export function startControlFeed(options: ControlFeedOptions) {
     let caught = false;
     const reached = (seq: number) => {
       next = seq + 1;
-      if (!caught && target !== undefined && seq >= target) {
+      if (!caught && target !== undefined && seq >= target && !controller.signal.aborted) {
         caught = true;
         if (--pendingStreams === 0) markCaughtUp();
       }
@@ -68,7 +70,7 @@ export function startControlFeed(options: ControlFeedOptions) {
         if (controller.signal.aborted) break;
         // At start-up a stream may not exist yet (an edge starts before the cloud applies its streams): say so only if it lasts.
         logger[attempt < 3 ? "debug" : "warn"]({ stream, err: errorMessage(error) }, "control stream read failed; retrying");
-        await sleep(Math.min(5000, 200 * 2 ** Math.min(attempt, 5))).catch(() => undefined);
+        await sleep(Math.min(5000, 200 * 2 ** Math.min(attempt, 5)), undefined, { signal: controller.signal }).catch(() => undefined);
       }
     }
   };

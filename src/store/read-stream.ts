@@ -6,6 +6,7 @@ import type { DecodeFailure } from "../events/envelope.ts";
 import { isoTimeOf } from "../iso-time.ts";
 import { decodeStored } from "./message-envelope.ts";
 import { readAckSubject, replyBytesOf, StreamMessage, type AckInfo } from "./stream-message.ts";
+import { within } from "../within.ts";
 
 export { decodeStored } from "./message-envelope.ts";
 export { StreamMessage } from "./stream-message.ts";
@@ -238,9 +239,7 @@ export async function* readBatches(nc: NatsConnection, options: ReadOptions): As
           : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start }),
     };
     const creating = jsm.consumers.add(stream, config);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), OPEN_TIMEOUT_MS)));
-    const info = await Promise.race([creating, timedOut]).finally(() => clearTimeout(timer));
+    const info = await within(creating, OPEN_TIMEOUT_MS);
     if (!info) {
       // Abandoned: whenever the server creates it after all, it is deleted (and it expires when idle anyway).
       creating.then(() => jsm.consumers.delete(stream, name).catch(() => undefined), () => undefined);

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { findNatsServer } from "../../scripts/ensure-nats-server.mjs";
 import { TopologyError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { within } from "../within.ts";
 
 export interface ServerSpec {
   /** `hub` or `edge-<id>`. */
@@ -127,8 +128,8 @@ export class NatsServerProcess {
   async stop(graceMs = 10_000): Promise<void> {
     if (!this.running) return;
     this.child!.kill("SIGTERM");
-    const done = await Promise.race([this.exited.then(() => true), sleep(graceMs).then(() => false)]);
-    if (!done) await this.kill();
+    const exited = await within(this.exited.then(() => true), graceMs);
+    if (!exited) await this.kill();
   }
 
   /** Crash it: SIGKILL, no shutdown. */

@@ -9,6 +9,7 @@ import { startControlFeed, type ControlFeed } from "../../store/control-feed.ts"
 import type { Predictor, TaskKindRegistry } from "../kinds/registry.ts";
 import { evolveView, orphaned, runnable, stillMine, type WorkerView } from "./assignments.ts";
 import { AttemptAborted, runAttempt } from "./run-attempt.ts";
+import { within } from "../../within.ts";
 
 /** What a node's task worker runs on and offers. */
 export interface TaskWorkerOptions {
@@ -115,10 +116,7 @@ export function startTaskWorker(options: TaskWorkerOptions) {
     async stop(graceMs = 5000): Promise<void> {
       stopping = true;
       for (const r of running.values()) r.controller.abort(new AttemptAborted("stopping"));
-      let timer: NodeJS.Timeout | undefined;
-      const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
-      await Promise.race([Promise.all([...running.values()].map((r) => r.done)), grace]);
-      clearTimeout(timer);
+      await within(Promise.all([...running.values()].map((r) => r.done)), graceMs);
       await feed?.stop();
     },
   };
