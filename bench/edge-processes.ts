@@ -18,8 +18,8 @@ export interface TideProcess {
 
 /**
  * Start `node [nodeArgs] bin/tide.js ...args` and wait for a stdout line
- * matching `ready`. The child is the Node process itself (bin/tide.js loads the
- * TypeScript through tsx in-process), so its /proc figures are its own.
+ * matching `ready`. The child is the Node process itself (bin/tide.js imports
+ * the bundle of the sources in-process), so its /proc figures are its own.
  */
 export async function startTide(args: string[], ready: RegExp, options: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; timeoutMs?: number } = {}): Promise<TideProcess> {
   const { env = {}, nodeArgs = [], timeoutMs = 60_000 } = options;

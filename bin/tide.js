@@ -1,8 +1,17 @@
 #!/usr/bin/env node
-// The `tide` command. Runs the TypeScript sources directly through tsx's loader,
-// so it works right after `npm ci` with no build step.
-import { register } from "tsx/esm/api";
+// The `tide` command. Runs Tide's TypeScript sources as one bundle of plain
+// JavaScript (dist/tide.mjs, see scripts/bundle.mjs): `npm ci` builds it, and it
+// is rebuilt here (about a second) when a source it was built from changed, so
+// there is no separate build step. Without esbuild it falls back to tsx's loader.
+import { freshBundle } from "../scripts/bundle.mjs";
 
-register();
-const { main } = await import("../src/cli/main.ts");
+let main;
+try {
+  ({ main } = await import(await freshBundle()));
+} catch (error) {
+  if (error?.code !== "ERR_MODULE_NOT_FOUND" || !String(error.message).includes("esbuild")) throw error;
+  const { register } = await import("tsx/esm/api");
+  register();
+  ({ main } = await import("../src/cli/main.ts"));
+}
 process.exitCode = await main(process.argv.slice(2));

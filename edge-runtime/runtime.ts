@@ -1,6 +1,5 @@
 import { copyFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { ConfigError } from "../src/errors.ts";
 import { edgeDomain, type EdgeId } from "../src/ids.ts";
 import { silentLogger, type Logger } from "../src/log.ts";
@@ -29,6 +28,7 @@ import { createEdgeMetrics } from "../src/metrics/edge-metrics.ts";
 import { createRegistry, metricsRoute } from "../src/metrics/registry.ts";
 import { startEdgeActivity } from "./activity.ts";
 import { modelVerifierFromDir, requireSignature } from "../src/model/signing.ts";
+import { projectPath } from "../src/paths.ts";
 
 /** What an edge offers to tasks by default: a share of a small machine whose first job is inference. */
 export const DEFAULT_EDGE_TASK_RESOURCES = { cpus: 1, memoryMb: 512 } as const;
@@ -70,7 +70,7 @@ export type ModelSource = { file: string } | { bucket: string; name: string; dom
 /** The edge's policy file under the topology dir, created from the default policy on first use. */
 export function ensureEdgePolicy(topology: TopologyFile, edge: EdgeId): string {
   const path = join(topology.dir, edgeDomain(edge), "policy.json");
-  if (!existsSync(path)) copyFileSync(fileURLToPath(new URL("./policy.default.json", import.meta.url)), path);
+  if (!existsSync(path)) copyFileSync(projectPath("edge-runtime", "policy.default.json"), path);
   return path;
 }
 

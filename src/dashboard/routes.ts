@@ -5,6 +5,7 @@ import { errorMessage } from "../errors.ts";
 import type { JsonRoute, RawRoute } from "../http/server.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { dashboardSnapshot } from "./snapshot.ts";
+import { projectPath } from "../paths.ts";
 
 export interface DashboardOptions {
   /** The cloud projection database. */
@@ -15,7 +16,7 @@ export interface DashboardOptions {
 }
 
 /** The page: one file with its CSS and JS inline, nothing fetched from elsewhere (works offline). */
-const PAGE = readFileSync(new URL("./page.html", import.meta.url));
+const PAGE = readFileSync(projectPath("src", "dashboard", "page.html"));
 
 /**
  * The dashboard on the cloud HTTP server: `GET /` the page, `GET

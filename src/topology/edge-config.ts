@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { EDGE_LOCAL_FAMILIES } from "../events/subjects.ts";
+import { projectPath } from "../paths.ts";
 
-const TEMPLATE = fileURLToPath(new URL("../../edge-runtime/leaf.conf.template", import.meta.url));
+const TEMPLATE = projectPath("edge-runtime", "leaf.conf.template");
 
 export interface EdgeConfigValues {
   edgeId: string;

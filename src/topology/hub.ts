@@ -1,13 +1,13 @@
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Logger } from "../log.ts";
 import { renderHubUsers } from "./auth.ts";
 import type { LeafCertificates } from "./certs.ts";
 import type { Credentials, HubServerEntry } from "./files.ts";
 import { NatsServerProcess } from "./server.ts";
+import { projectPath } from "../paths.ts";
 
-const HUB_CONFIG = fileURLToPath(new URL("../../nats-server.conf", import.meta.url));
+const HUB_CONFIG = projectPath("nats-server.conf");
 
 /** Ports of one hub server. */
 export interface HubServerPorts {

@@ -89,8 +89,16 @@ const isKind = (value: unknown): value is TaskKind =>
  */
 export async function loadKindsModule(path: string): Promise<TaskKind[]> {
   let module: { kinds?: unknown; default?: unknown };
+  const url = pathToFileURL(resolve(path)).href;
   try {
-    module = (await import(pathToFileURL(resolve(path)).href)) as typeof module;
+    module = (await import(url).catch(async (error: unknown) => {
+      // `tide` runs as a bundle of plain JavaScript: a TypeScript module needs tsx's loader, registered on first need.
+      if (!(error instanceof Error && "code" in error && error.code === "ERR_UNKNOWN_FILE_EXTENSION")) throw error;
+      const { register } = await import("tsx/esm/api");
+      register();
+      // Another URL: Node keeps the failed load of the first one.
+      return import(`${url}?typescript`);
+    })) as typeof module;
   } catch (error) {
     throw new ValidationError(`cannot load task kinds from ${path}: ${errorMessage(error)}`, [], { cause: error });
   }
