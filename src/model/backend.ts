@@ -1,14 +1,16 @@
-import type * as tfjs from "@tensorflow/tfjs";
+import type * as tfCore from "@tensorflow/tfjs-core";
+import type * as tfLayers from "@tensorflow/tfjs-layers";
 import { ConfigError, errorMessage } from "../errors.ts";
 import { TfBackend } from "../events/inference.ts";
 import type { Logger } from "../log.ts";
 
 /**
- * The TensorFlow.js namespace Tide passes around. When `@tensorflow/tfjs-node`
- * loads it is *its* namespace (it bundles its own tfjs), so every module must
- * use the `tf` returned by {@link selectBackend}, never its own import.
+ * The TensorFlow.js namespace Tide passes around: tfjs-core and tfjs-layers,
+ * all that Tide's models use. When `@tensorflow/tfjs-node` loads it is *its*
+ * namespace (it bundles its own tfjs), so every module must use the `tf`
+ * returned by {@link selectBackend}, never its own import.
  */
-export type Tf = typeof tfjs;
+export type Tf = Omit<typeof tfCore, "default"> & Omit<typeof tfLayers, "default">;
 
 /** The outcome of choosing a backend: the namespace to use and its backend. */
 export interface BackendSelection {
@@ -64,9 +66,23 @@ async function importQuietly<T>(load: () => Promise<T>): Promise<T> {
   }
 }
 
+/** A CommonJS package's exports as an ES import gives them (`default` is `module.exports`, the whole of it). */
+const exportsOf = <T>(mod: T | { default: T }): T => (mod as { default?: T }).default ?? (mod as T);
+
 let tfjsModule: Promise<Tf> | undefined;
-/** `@tensorflow/tfjs`, imported once, on first use. */
-const importTfjs = (): Promise<Tf> => (tfjsModule ??= importQuietly(() => import("@tensorflow/tfjs")));
+/**
+ * TF.js imported once, on first use: tfjs-core, tfjs-layers and the CPU
+ * backend (whose kernels the WASM backend also falls back on). Not the
+ * `@tensorflow/tfjs` union package: it also loads the graph-model converter,
+ * tfjs-data and the WebGL backend, none of which runs or is used here, for
+ * ~14 MiB more in every process that runs a model.
+ */
+const importTfjs = (): Promise<Tf> =>
+  (tfjsModule ??= importQuietly(async () => {
+    const [core, layers] = await Promise.all([import("@tensorflow/tfjs-core"), import("@tensorflow/tfjs-layers")]);
+    await import("@tensorflow/tfjs-backend-cpu");
+    return { ...exportsOf(core), ...exportsOf(layers) };
+  }));
 
 /** Loads one backend and returns the namespace it lives in; throws why it cannot. */
 async function load(backend: TfBackend): Promise<Tf> {
