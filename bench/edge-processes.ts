@@ -3,6 +3,8 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const TIDE = fileURLToPath(new URL("../bin/tide.js", import.meta.url));
+/** The Node flags of bin/tide.js's `#!/usr/bin/env -S node ...` line: what `tide` runs with when run as a command. */
+const BIN_FLAGS = /^#!\/usr\/bin\/env -S node(.*)$/m.exec(readFileSync(TIDE, "utf8"))?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /** A `tide` command running as a process of its own. */
@@ -17,13 +19,14 @@ export interface TideProcess {
 }
 
 /**
- * Start `node [nodeArgs] bin/tide.js ...args` and wait for a stdout line
+ * Start `node [bin flags] [nodeArgs] bin/tide.js ...args` (as `tide ...args`
+ * runs, with the flags of bin/tide.js's first line) and wait for a stdout line
  * matching `ready`. The child is the Node process itself (bin/tide.js imports
  * the bundle of the sources in-process), so its /proc figures are its own.
  */
 export async function startTide(args: string[], ready: RegExp, options: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; timeoutMs?: number } = {}): Promise<TideProcess> {
   const { env = {}, nodeArgs = [], timeoutMs = 60_000 } = options;
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, TIDE, ...args], {
+  const child: ChildProcess = spawn(process.execPath, [...BIN_FLAGS, ...nodeArgs, TIDE, ...args], {
     cwd: ROOT,
     env: { ...process.env, TIDE_LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
