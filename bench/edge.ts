@@ -91,6 +91,8 @@ export async function edgeBenchmark(ctx: BenchContext): Promise<BenchOutcome> {
 
       // Rate points: `runs` runs each (the one least disturbed by the rest of the machine counts); a rate not sustained runs once.
       const pointRuns = new Map<number, PhaseRun[]>();
+      /** The runtime's peak up to and including its runs at 1,000/s (start-up, warm-up, 1,000/s): before any overload. */
+      let peakAt1000: number | undefined;
       for (const rate of RATES) {
         const done: PhaseRun[] = [];
         for (let r = 0; r < runs; r++) {
@@ -101,6 +103,7 @@ export async function edgeBenchmark(ctx: BenchContext): Promise<BenchOutcome> {
         }
         pointRuns.set(rate, done);
         noteRss(`${int(rate)}/s`);
+        if (rate === 1000) peakAt1000 = peakRssMb(runtime.pid);
       }
       const allPoints = [...pointRuns.values()].flat();
 
@@ -160,6 +163,7 @@ export async function edgeBenchmark(ctx: BenchContext): Promise<BenchOutcome> {
         withBackend({ name: "edge.max.readings_per_s", value: maxRate, unit: "readings/s" }),
         withBackend({ name: "edge.stream_vs_http.ratio", value: maxRate, unit: "readings/s", ceiling: Math.round(httpRate), ratio: round(maxRate / httpRate, 2), target: 10 }),
         withBackend({ name: "rss.edge-runtime.mb", value: round(rssMb ?? Number.NaN, 1), unit: "MiB", target: 200 }),
+        withBackend({ name: "rss.edge-runtime.mb@1000", value: round(peakAt1000 ?? Number.NaN, 1), unit: "MiB" }),
       ];
       const runtimeCpuAt1000 = at1000.run.cpu.get("edge runtime")?.cpu ?? Number.NaN;
       const cpuPerReadingUs = (runtimeCpuAt1000 / 100 / at1000.run.decidedPerSecond) * 1e6;
@@ -199,7 +203,9 @@ export async function edgeBenchmark(ctx: BenchContext): Promise<BenchOutcome> {
           "`POST /predict` to the same runtime carrying its device's window (the reading and the 8 before it, what the pipeline feeds the",
           `model), ${HTTP_CONCURRENCY} callers on keep-alive connections in a closed loop (a device sends its next reading when its answer`,
           `arrives), ${httpSeconds} s after a 1 s warm-up; the ratio is max sustained streaming readings/s ÷ HTTP readings/s.`,
-          "**RSS**: `VmHWM` of the runtime process (`/proc/<pid>/status`) after every phase, i.e. its peak over all of them, overload included.",
+          "**RSS**: `VmHWM` of the runtime process (`/proc/<pid>/status`) after every phase, i.e. its peak over all of them, overload included; `rss.edge-runtime.mb@1000` is the same read right after the 1,000/s runs " +
+            "(its peak over start-up, warm-up and 1,000/s, before any overload). The runtime runs as `tide edge` does when run as a command: " +
+            "with the Node flags of bin/tide.js's #! line.",
           "All processes share the machine's cores; the CPU shares below (% of one core, from `/proc`) show who used what, `other` being",
           "work outside this benchmark.",
         ].join(" ").replace(/ ?\n\n ?/g, "\n\n"),

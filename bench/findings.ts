@@ -81,15 +81,15 @@ export const findings: ReadonlyMap<string, string> = new Map([
   ],
   [
     "rss.edge-runtime.mb",
-    "Idle, the runtime is ~155 MiB (see the start-up figure): Node.js ~40, tsx's loader thread ~30 (no build step: the TypeScript is " +
-      "compiled at load in a worker isolate), nats.js + zod + pino + better-sqlite3 ~20, TensorFlow.js with its WASM backend ~45, our code " +
-      "~15. `selectBackend` imported tfjs with Node's source-map support on (tsx turns it on), so Node parsed and kept the ~17 MB of source " +
-      "maps tfjs ships (~40–60 MiB of RSS); it now imports TF.js with source maps off (src/model/backend.ts). Under sustained load the V8 " +
-      "heap grows with garbage between full collections (old space reaches ~100 MiB of which ~35 is live, plus the young generation), " +
-      "giving ~240–270 MiB at 1,000/s. Above capacity (the 5,000/s point, failed ramp steps) ingest takes every published reading into " +
-      "memory with no bound (a core NATS subscription has no backpressure; each reading waits as a promise for an append slot), so the " +
-      "peak grows with the backlog: that is the overall peak reported. Bounding it needs flow control in ingest (edge-runtime/ingest, " +
-      "owned elsewhere) — e.g. a bounded queue that answers `unavailable` beyond it — and, for the steady state, a smaller young " +
-      "generation (`--max-semi-space-size`) traded against GC time.",
+    "The overall peak is reached above capacity (the 5,000/s point, failed ramp steps); up to and through the steady 1,000/s runs " +
+      "the runtime stays lower (`rss.edge-runtime.mb@1000`). Idle, it is ~105–115 MiB (the start-up figure): Node.js ~40, nats.js + zod " +
+      "+ pino + better-sqlite3 ~20, TF.js (core, layers, CPU and WASM backends) ~40, our code ~10. What changed to get there: `tide` runs " +
+      "a bundle of its sources instead of tsx's loader (a worker thread with its own heap: ~45 MiB), imports TF.js from its parts instead " +
+      "of the union package (converter, tfjs-data and WebGL: ~14 MiB), imports it with source maps off, and runs Node with " +
+      "`--max-semi-space-size=4` (bin/tide.js's #! line; the young generation at most 12 MiB instead of 48). Ingest holds at most 2,048 " +
+      "readings and answers `unavailable` beyond, so an overload no longer grows memory without bound; what remains above 200 MiB is " +
+      "garbage that V8 has not collected while the runtime, saturated, waits for a CPU (the current RSS right after the 5,000/s phase " +
+      "is ~125 MiB). Lowering the overload peak further means collecting earlier (a hard `--max-old-space-size`, which turns an " +
+      "overload into an out-of-memory crash if live data ever exceeds it) or allocating less per reading.",
   ],
 ]);
