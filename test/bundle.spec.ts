@@ -52,11 +52,11 @@ describe("the bundle bin/tide.js runs (scripts/bundle.mjs)", () => {
     expect(bundleIsFresh()).toBe(true);
   });
 
-  it("run as a command (its #! line), runs Node with a small young generation", { timeout: 60_000 }, () => {
+  it("run as a command (its #! line), runs Node with a small young generation and a slowly growing old one", { timeout: 60_000 }, () => {
     // A preloaded module reports the flags the process was started with.
     const report = "data:text/javascript,process.stderr.write(JSON.stringify(process.execArgv)+'\\n')";
     const run = spawnSync("bin/tide.js", ["--help"], { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: `--import=${report}` } });
     expect(run.status, run.stderr).toBe(0);
-    expect(JSON.parse(run.stderr.split("\n")[0]!)).toContain("--max-semi-space-size=4");
+    expect(JSON.parse(run.stderr.split("\n")[0]!)).toEqual(expect.arrayContaining(["--max-semi-space-size=4", "--heap-growing-percent=100"]));
   });
 });
