@@ -1,10 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { TIDE, TIDE_NODE_FLAGS } from "../test/tide-command.ts";
 
-const TIDE = fileURLToPath(new URL("../bin/tide.js", import.meta.url));
-/** The Node flags of bin/tide.js's `#!/usr/bin/env -S node ...` line: what `tide` runs with when run as a command. */
-const BIN_FLAGS = /^#!\/usr\/bin\/env -S node(.*)$/m.exec(readFileSync(TIDE, "utf8"))?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
+
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /** A `tide` command running as a process of its own. */
@@ -26,7 +25,7 @@ export interface TideProcess {
  */
 export async function startTide(args: string[], ready: RegExp, options: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; timeoutMs?: number } = {}): Promise<TideProcess> {
   const { env = {}, nodeArgs = [], timeoutMs = 60_000 } = options;
-  const child: ChildProcess = spawn(process.execPath, [...BIN_FLAGS, ...nodeArgs, TIDE, ...args], {
+  const child: ChildProcess = spawn(process.execPath, [...TIDE_NODE_FLAGS, ...nodeArgs, TIDE, ...args], {
     cwd: ROOT,
     env: { ...process.env, TIDE_LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],

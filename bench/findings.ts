@@ -89,9 +89,11 @@ export const findings: ReadonlyMap<string, string> = new Map([
       "`--max-semi-space-size=4 --heap-growing-percent=100` (bin/tide.js's #! line): a young generation of at most 12 MiB instead of 48, " +
       "and an old generation that may grow to twice what the last full collection left before the next one, instead of up to four " +
       "times. Ingest holds at most 2,048 readings and answers `unavailable` beyond, so an overload does not grow memory without bound. " +
-      "Measured on this machine, overall peak / peak through 1,000/s / max sustained / best p99 at 1,000/s: the young-generation flag " +
-      "alone 231–236 / 167–188 MiB / 3,700–4,100/s / 6.3–11.1 ms (three runs); with the old generation at 2× (the flags as shipped) 165 / " +
-      "130 MiB / 4,100/s / 7.4 ms; at 1.5× 150 / 116 MiB / 3,350/s / 10.7 ms; at 1.2× 142 / 112 MiB / 3,050/s / 11.3 ms: below 2× the " +
-      "collections start to cost throughput and latency. Figures on this shared 2-core machine vary by ±15% from run to run.",
+      "Measured on this machine (edge benchmark alone; overall peak / peak through 1,000/s / max sustained / best p99 at 1,000/s), " +
+      "two interleaved rounds: the young-generation flag alone 230 and 239 / 157 and 150 MiB / 4,100 and 3,700/s / 11.4 and 7.9 ms; " +
+      "both flags as shipped 170 and 168 / 137 and 132 MiB / 4,550 and 4,100/s / 6.2 and 7.3 ms. With the old generation at 1.5× " +
+      "(`--heap-growing-percent=50`) 150 / 116 MiB / 3,350/s / 10.7 ms, at 1.2× 142 / 112 MiB / 3,050/s / 11.3 ms: below 2× the " +
+      "collections start to cost throughput. The p99 at 1,000/s moves between ~6 and ~12 ms from one run to the next on this shared " +
+      "2-core machine (the runtime waits for a CPU ~30% of the time: see the CPU shares), whichever flags.",
   ],
 ]);

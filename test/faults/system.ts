@@ -7,6 +7,7 @@ import { trainingConfigPath } from "../../src/training/config.ts";
 import { edgeDomain } from "../../src/ids.ts";
 import { eventually, givenTopology } from "../harness.ts";
 import { TIDE, ROOT } from "../scheduler-support.ts";
+import { TIDE_NODE_FLAGS } from "../tide-command.ts";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
 
 /** A Tide process (`tide edge`, `tide cloud`) run as a supervisor would: its own process, restarted only when it dies. */
@@ -26,7 +27,7 @@ function spawnTide(args: readonly string[]): TideProcess {
   delete env.TIDE_DIR;
   let out = "";
   const start = () => {
-    const child = spawn(process.execPath, [TIDE, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...TIDE_NODE_FLAGS, TIDE, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     const keep = (chunk: Buffer) => (out = (out + chunk.toString()).slice(-8000));
     child.stdout!.on("data", keep);
     child.stderr!.on("data", keep);

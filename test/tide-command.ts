@@ -1,0 +1,13 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+/** bin/tide.js: the `tide` command. */
+export const TIDE = fileURLToPath(new URL("../bin/tide.js", import.meta.url));
+
+/**
+ * The Node flags of bin/tide.js's `#!/usr/bin/env -S node ...` line: what
+ * `tide` runs with when run as a command. A process started as
+ * `node ...TIDE_NODE_FLAGS bin/tide.js` runs as a user's `tide` does.
+ */
+export const TIDE_NODE_FLAGS: readonly string[] =
+  /^#!\/usr\/bin\/env -S node(.*)$/m.exec(readFileSync(TIDE, "utf8"))?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
