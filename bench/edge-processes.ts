@@ -1,10 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { PROJECT_ROOT as ROOT } from "../src/paths.ts";
 import { TIDE, TIDE_NODE_FLAGS } from "../test/tide-command.ts";
-
-
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /** A `tide` command running as a process of its own. */
 export interface TideProcess {

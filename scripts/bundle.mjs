@@ -5,7 +5,7 @@
 // at load. `npm ci` builds it (the `prepare` script); bin/tide.js rebuilds it
 // whenever one of the sources it was built from is newer than it or gone.
 import { mkdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));

@@ -6,8 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { certificatePaths } from "../src/topology/certs.ts";
 import { freePorts, NatsServerProcess, readCredentials } from "../src/topology/index.ts";
 import { eventually, givenTopology, tempDir } from "./harness.ts";
-
-const TIDE = new URL("../bin/tide.js", import.meta.url).pathname;
+import { TIDE } from "./tide-command.ts";
 
 let given: Awaited<ReturnType<typeof givenTopology>>;
 const rogues: NatsServerProcess[] = [];

@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { NatsConnection } from "nats";
 import type { EventData, EventType, TideEvent } from "../src/events/index.ts";
 import { CLOUD_DOMAIN } from "../src/ids.ts";
+import { PROJECT_ROOT as ROOT } from "../src/paths.ts";
 import { readStream, type StoredEvent } from "../src/store/read-stream.ts";
+import { TIDE } from "./tide-command.ts";
 
-export const ROOT = fileURLToPath(new URL("..", import.meta.url));
-export const TIDE = join(ROOT, "bin", "tide.js");
+export { ROOT, TIDE };
 /** The synthetic task kinds module, as `tide worker --module` loads it. */
 export const SYNTHETIC_KINDS = join(ROOT, "src", "tasks", "kinds", "synthetic.ts");
 

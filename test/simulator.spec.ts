@@ -1,5 +1,4 @@
 import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,9 +19,9 @@ import { createEvent, subjects, type EventData } from "../src/events/index.ts";
 import { appendToStream } from "../src/store/append-to-stream.ts";
 import { readStream } from "../src/store/read-stream.ts";
 import { eventually, givenFleet } from "./harness.ts";
+import { TIDE } from "./tide-command.ts";
 
 const exec = promisify(execFile);
-const TIDE = fileURLToPath(new URL("../bin/tide.js", import.meta.url));
 const DOMAIN = "edge-1";
 
 type Reading = EventData<"tide.reading.recorded.v1">;

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { projectPath } from "../src/paths.ts";
 
 /** bin/tide.js: the `tide` command. */
-export const TIDE = fileURLToPath(new URL("../bin/tide.js", import.meta.url));
+export const TIDE = projectPath("bin", "tide.js");
 
 /**
  * The Node flags of bin/tide.js's `#!/usr/bin/env -S node ...` line: what

@@ -2,7 +2,6 @@ import type { NatsConnection } from "nats";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CLOUD_DOMAIN } from "../src/ids.ts";
 import { silentLogger } from "../src/log.ts";
@@ -11,10 +10,10 @@ import { parseTrainingConfig, trainingConfigPath, type TrainingConfigInput } fro
 import { requestTraining } from "../src/training/run-events.ts";
 import { createTrainer, type Trainer } from "../src/training/trainer.ts";
 import { eventually, givenTopology } from "./harness.ts";
+import { TIDE } from "./tide-command.ts";
 import { dataOf, givenSimulatedReadings, givenStreams, runEnded, runEvents } from "./training-support.ts";
 
 const EDGE = "1";
-const TIDE = fileURLToPath(new URL("../bin/tide.js", import.meta.url));
 /** A run long enough to be caught in the middle. */
 const SLOW: TrainingConfigInput = { epochs: 5000, batchSize: 8, minTrainSamples: 50, schedule: { everyMinutes: 0 }, drift: { enabled: false } };
 

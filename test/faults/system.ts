@@ -6,8 +6,8 @@ import type { TrainingConfigInput } from "../../src/training/config.ts";
 import { trainingConfigPath } from "../../src/training/config.ts";
 import { edgeDomain } from "../../src/ids.ts";
 import { eventually, givenTopology } from "../harness.ts";
-import { TIDE, ROOT } from "../scheduler-support.ts";
-import { TIDE_NODE_FLAGS } from "../tide-command.ts";
+import { PROJECT_ROOT as ROOT } from "../../src/paths.ts";
+import { TIDE, TIDE_NODE_FLAGS } from "../tide-command.ts";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
 
 /** A Tide process (`tide edge`, `tide cloud`) run as a supervisor would: its own process, restarted only when it dies. */
