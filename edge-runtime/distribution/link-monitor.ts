@@ -3,6 +3,7 @@ import { errorMessage } from "../../src/errors.ts";
 import { subjects } from "../../src/events/index.ts";
 import { CLOUD_DOMAIN, edgeDomain, type EdgeId } from "../../src/ids.ts";
 import { silentLogger, type Logger } from "../../src/log.ts";
+import { isNoMessage } from "../../src/store/api-errors.ts";
 import { cloudReadings } from "../../streams/cloud/readings.ts";
 import { edgeUplink } from "../../streams/edge/uplink.ts";
 import type { LinkState } from "./router.ts";
@@ -30,7 +31,6 @@ export interface LinkSample extends LinkState {
 }
 
 const SOURCE_HEADER = "Nats-Stream-Source";
-const NO_MESSAGE = 10037;
 
 /**
  * Measures the uplink from the edge, across the leaf link:
@@ -76,7 +76,7 @@ export function createLinkMonitor(options: LinkMonitorOptions) {
         const [origin, seq] = (msg.header?.get(SOURCE_HEADER) ?? "").split(" ");
         return origin?.startsWith(edgeUplink.name) && seq ? Number(seq) : undefined;
       } catch (error) {
-        if ((error as { api_error?: { err_code?: number } }).api_error?.err_code === NO_MESSAGE) return 0;
+        if (isNoMessage(error)) return 0;
         return undefined;
       }
     };

@@ -1,7 +1,10 @@
 import type Database from "better-sqlite3";
 import type { JetStreamManager } from "nats";
 import type { Fleet } from "../fleet.ts";
+import { decodeEvent, readingRecorded, subjects } from "../events/index.ts";
 import { edgeDomain } from "../ids.ts";
+import { isNoMessage } from "../store/api-errors.ts";
+import { edgeReadings } from "../../streams/edge/readings.ts";
 import { hasTable, productionModel } from "../../projections/models/queries.ts";
 import { recentRuns } from "../../projections/training-runs/queries.ts";
 import { taskDelays, utilisation } from "../../projections/tasks/queries.ts";
@@ -39,6 +42,25 @@ const count = (db: Database.Database, table: string, sql: string): number => (ha
 
 /** Readings the cloud READINGS holds from the edges (the `devices` projection). */
 export const readingsInCloud = (db: Database.Database): number => count(db, "devices", "SELECT SUM(readings) AS n FROM devices");
+
+/** The timestamp of the newest reading the edges' READINGS streams hold (undefined when they hold none). */
+export async function newestReadingMs(fleet: Fleet): Promise<number | undefined> {
+  const newest = await Promise.all(
+    [...fleet.edges].map(async ([edge, runtime]) => {
+      const jsm = await runtime.nc.jetstreamManager({ domain: edgeDomain(edge), timeout: 5000 });
+      try {
+        const msg = await jsm.streams.getMessage(edgeReadings.name, { last_by_subj: subjects.reading(edge, "*", "*") });
+        const decoded = decodeEvent(msg.header, msg.data);
+        return decoded.success && decoded.event.type === readingRecorded.type ? Date.parse(decoded.event.data.ts) : undefined;
+      } catch (error) {
+        if (isNoMessage(error)) return undefined;
+        throw error;
+      }
+    }),
+  );
+  const known = newest.filter((ms): ms is number => ms !== undefined && Number.isFinite(ms));
+  return known.length > 0 ? Math.max(...known) : undefined;
+}
 
 /**
  * Samples the fleet: the edges' runtimes in this process, their DLQ streams

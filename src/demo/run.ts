@@ -4,6 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type Database from "better-sqlite3";
 import type { NatsConnection } from "nats";
 import { startSimulator, type Simulator } from "../../edge-runtime/simulator/runner.ts";
+import { stepMsOf } from "../../edge-runtime/simulator/simulation.ts";
 import { checkpointStore } from "../../projections/engine/checkpoints.ts";
 import { productionModel } from "../../projections/models/queries.ts";
 import { recentRuns } from "../../projections/training-runs/queries.ts";
@@ -16,8 +17,8 @@ import { connectAsGateway } from "../devices/index.ts";
 import { connectTo, type TopologyOptions } from "../topology/index.ts";
 import { requestTraining } from "../training/run-events.ts";
 import { decideFirstTraining, evolveFirstTraining, initialFirstTraining, type FirstTrainingSettings } from "./first-training.ts";
-import { createStatusProbe, readingsInCloud } from "./probe.ts";
-import { DEMO_SIMULATION, demoClockStart, ensureDemoSettings } from "./settings.ts";
+import { createStatusProbe, newestReadingMs, readingsInCloud } from "./probe.ts";
+import { DEMO_SIMULATION, demoClockStart, ensureDemoSettings, resumedClockStart } from "./settings.ts";
 import { renderStatus, type DemoStatus } from "./status.ts";
 import { listenForStop } from "../stop-request.ts";
 import { startTaskFeeder } from "./tasks.ts";
@@ -163,7 +164,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
     const simulators: Simulator[] = [];
     const { speed, anomalyRate } = DEMO_SIMULATION;
-    const clockStart = demoClockStart(Date.now());
+    // A run on a directory that holds readings resumes the simulated clock after them (see resumedClockStart).
+    const clockNow = Date.now();
+    const clockStart = resumedClockStart(clockNow, await newestReadingMs(fleet), stepMsOf({ rate: options.rate, speed }));
+    const clockStory = clockStart === demoClockStart(clockNow) ? "the warm afternoon: cooling decisions early on" : "resumed after the readings this directory holds";
     for (const { id } of topology.edges) {
       if (stop.stoppedBy) return stoppedDuringStartUp();
       // The simulated devices connect as the edge's device gateway: device rights only, never the edge's service user.
@@ -186,7 +190,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
     out(`  hub ${topology.hub.clientUrl}; ${topology.edges.map((e) => `edge ${e.id} ${e.clientUrl}`).join("; ")}; a cloud worker (worker-demo)`);
     out(`  ${options.devices} simulated device(s) per edge at ${options.rate} Hz (the last one has a faulty sensor), TF.js backend ${[...fleet.edges.values()][0]?.backend}`);
-    out(`  simulated clock: ${speed}x, from ${new Date(clockStart).toISOString().slice(0, 16)}Z (the warm afternoon: cooling decisions early on)`);
+    out(`  simulated clock: ${speed}x, from ${new Date(clockStart).toISOString().slice(0, 16)}Z (${clockStory})`);
     out(`  training once ${options.trainAfter} readings reached the cloud, then every ${1500} new readings; published models roll out canary-first`);
     out(`  Dashboard: ${dashboardUrl}   Metrics: ${fleet.cloud.httpUrl}/metrics, ${[...fleet.edges.values()].map((e) => `${e.httpUrl}/metrics`).join(", ")}`);
     out(options.durationMs === undefined ? "  Ctrl-C stops everything cleanly; state stays in " + topology.dir : `  stopping by itself in ${Math.round(options.durationMs / 1000)} s; state stays in ${topology.dir}`);

@@ -45,6 +45,19 @@ export function demoClockStart(nowMs: number, startHourUtc: number = DEMO_SIMULA
   return today <= nowMs ? today : today - 24 * HOUR_MS;
 }
 
+/**
+ * Where a run's simulated clock starts: at `demoClockStart`, or, when the
+ * directory already holds readings from a later simulated time (an earlier run
+ * of the same day), one step after the newest of them. A device's reading id
+ * is derived from its edge, device, timestamp and counter, and the counter
+ * starts again at 0 in each run: a second run on the same clock re-sent the
+ * first run's ids, and JetStream's duplicate window stored almost none of them.
+ */
+export function resumedClockStart(nowMs: number, newestReadingMs: number | undefined, stepMs: number): number {
+  const fresh = demoClockStart(nowMs);
+  return newestReadingMs === undefined || newestReadingMs + stepMs <= fresh ? fresh : newestReadingMs + stepMs;
+}
+
 /** Write the demo's settings files that are missing; returns the ones written. */
 export function ensureDemoSettings(dir: string): string[] {
   mkdirSync(dir, { recursive: true });

@@ -2,6 +2,7 @@ import type { JetStreamClient, JetStreamPublishOptions, PubAck } from "nats";
 import { ConcurrencyError } from "../errors.ts";
 import { encodeEvent } from "../events/envelope.ts";
 import type { AckInbox } from "./ack-inbox.ts";
+import { JS_ERR, jsApiError } from "./api-errors.ts";
 import type { TideEvent } from "../events/catalogue.ts";
 
 export interface AppendOptions {
@@ -21,16 +22,10 @@ export interface AppendResult {
   duplicate: boolean;
 }
 
-const WRONG_LAST_SEQUENCE = 10071;
-
-interface ApiErrorShape {
-  api_error?: { err_code?: number; description?: string };
-}
-
 /** Map JetStream's "wrong last sequence" to our ConcurrencyError; leave everything else alone. */
 export function toConcurrencyError(error: unknown, subject: string, expected: number): unknown {
-  const api = (error as ApiErrorShape | undefined)?.api_error;
-  if (api?.err_code !== WRONG_LAST_SEQUENCE) return error;
+  const api = jsApiError(error);
+  if (api?.code !== JS_ERR.wrongLastSequence) return error;
   const actual = /(\d+)\s*$/.exec(api.description ?? "")?.[1];
   return new ConcurrencyError({ stream: `the stream of ${subject}`, subject, expected, actual: actual === undefined ? undefined : Number(actual), cause: error });
 }
