@@ -106,6 +106,16 @@ beforeAll(async () => {
   scenario.trainingReadings = [...scenario.perDevice.values()].reduce((a, b) => a + b, 0);
   await eventually(() => countReadingsAfter(hub, 0), (n) => n >= scenario.trainingReadings, 30_000, "training readings in the cloud");
 
+  // The time-travel specs read each edge's model from its heartbeats: the moment taken must follow one from every edge.
+  for (const edge of EDGES) {
+    const node = edgeDomain(edge);
+    await eventually(
+      () => storedEvents(hub, CLOUD_DOMAIN, "NODES", subjects.node(node)),
+      (es) => es.some((e) => e.event.type === "tide.node.heartbeat.v1" && e.event.data.modelVersion === "baseline"),
+      30_000,
+      `a heartbeat of ${node} in the cloud`,
+    );
+  }
   scenario.t.beforeTraining = new Date();
   Object.assign(scenario, await trainForced(hub, EPOCHS));
 
