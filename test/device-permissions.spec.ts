@@ -371,9 +371,9 @@ async function rawLeafConnection(options: { host: string; port: number; user: st
   await eventually(() => pongs, (n) => n > 0, 10_000, "the hub's PONG");
   return {
     /** An LMSG (a message from the leaf side), then a PING whose PONG says the hub has read it. */
-    async publish(subject: string, body: string): Promise<void> {
+    async publish(subject: string, body: string, reply?: string): Promise<void> {
       const seen = pongs;
-      tls.write(`LMSG ${subject} ${Buffer.byteLength(body)}\r\n${body}\r\nPING\r\n`);
+      tls.write(`LMSG ${subject}${reply ? ` ${reply}` : ""} ${Buffer.byteLength(body)}\r\n${body}\r\nPING\r\n`);
       await eventually(() => pongs, (n) => n > seen, 10_000, "the hub's PONG");
     },
     close: () => tls.destroy(),
@@ -398,5 +398,30 @@ describe("a hostile edge host (edge 1's leaf user and certificate, speaking the 
       connection.close();
     }
     expect(await storedWith(cloud, CLOUD_DOMAIN, marker)).toEqual([]);
+  });
+
+  // The same gap, at its worst: the cloud's JetStream API is in the account the leaf link lands in, so such a host
+  // can administer the cloud's streams. Measured on a scratch stream, not one the other specs read.
+  it.fails("cannot delete a cloud stream", async () => {
+    const topology = given.fleet.topology.file;
+    const certs = certificatePaths(topology.dir);
+    const leaf = readCredentials(topology.credentialsPath).edges["1"]!.leaf;
+    const jsm = await (await given.connect(CLOUD_DOMAIN)).jetstreamManager();
+    const scratch = `SCRATCH_${Date.now()}`;
+    await jsm.streams.add({ name: scratch, subjects: [`scratch.${scratch}`] });
+    const connection = await rawLeafConnection({ host: topology.host, port: topology.hub.leafPort, user: leaf.user, pass: leaf.password, ...certs.edge("1"), ca: certs.ca });
+    try {
+      await connection.publish(`$JS.${CLOUD_DOMAIN}.API.STREAM.DELETE.${scratch}`, "", `_INBOX.${edgeDomain("1")}.hostile`);
+    } finally {
+      connection.close();
+    }
+    const names = async () => {
+      const found: string[] = [];
+      for await (const name of jsm.streams.names()) found.push(name);
+      return found;
+    };
+    // The API answers asynchronously: give a delete time to happen before saying it did not.
+    await eventually(names, (found) => !found.includes(scratch), 5_000, "the scratch stream deleted").catch(() => undefined);
+    expect(await names()).toContain(scratch);
   });
 });
