@@ -318,6 +318,42 @@ describe("a hostile edge (edge 1's runtime, with its service user on its own ser
     }
   });
 
+  // Creating consumers on cloud streams is allowed (the rollout agent and task worker read through them), and a
+  // push consumer's delivery subject is the creator's choice: the cloud's JetStream then publishes in the hub's
+  // account for it. It delivers only where something in that account has interest, and neither the NODES stream
+  // nor the JetStream API counts as such (on 2.9.10), so this confused-deputy path carries nothing.
+  it("cannot make the cloud's JetStream deliver into edge 2's heartbeats or into its own API through a consumer it creates", async () => {
+    const hostile = await given.connect("1");
+    const cloud = await given.connect(CLOUD_DOMAIN);
+    const cloudJsm = await cloud.jetstreamManager();
+    const stamp = Date.now();
+    const [source, victim] = [`SOURCE_${stamp}`, `VICTIM_${stamp}`];
+    const marker = `deputy-${stamp}`;
+    await cloudJsm.streams.add({ name: source, subjects: [`scratch.${source}`] });
+    await cloudJsm.streams.add({ name: victim, subjects: [`scratch.${victim}`] });
+    try {
+      for (let i = 0; i < 3; i++) await cloud.jetstream().publish(`scratch.${source}`, encoder.encode(JSON.stringify({ marker })));
+      const jsm = await hostile.jetstreamManager({ domain: CLOUD_DOMAIN, timeout: 3_000 });
+      const targets = [subjects.node(edgeDomain("2")), `$JS.API.STREAM.DELETE.${victim}`, `$JS.${CLOUD_DOMAIN}.API.STREAM.DELETE.${victim}`];
+      for (const deliver of targets) {
+        // Created (the server accepts it): what matters is that nothing is delivered.
+        expect((await jsm.consumers.add(source, { deliver_subject: deliver, ack_policy: AckPolicy.None })).config.deliver_subject).toBe(deliver);
+      }
+      const names = async () => {
+        const found: string[] = [];
+        for await (const name of cloudJsm.streams.names()) found.push(name);
+        return found;
+      };
+      // Give a delivery time to happen before saying none did.
+      await eventually(names, (found) => !found.includes(victim), 3_000, "the victim stream deleted").catch(() => undefined);
+      expect(await names()).toContain(victim);
+      expect((await storedWith(cloud, CLOUD_DOMAIN, marker)).filter((where) => !where.startsWith(`${source} `))).toEqual([]);
+    } finally {
+      await cloudJsm.streams.delete(source).catch(() => undefined);
+      await cloudJsm.streams.delete(victim).catch(() => undefined);
+    }
+  });
+
   it("receives nothing meant for edge 2 or for a cloud client, even subscribed to everything", async () => {
     const hostile = await given.connect("1");
     const edge2 = await given.connect("2");
