@@ -1,5 +1,5 @@
 import mqtt, { type MqttClient } from "mqtt";
-import { AckPolicy, connect, type Msg, type NatsConnection } from "nats";
+import { AckPolicy, connect, type JetStreamManager, type Msg, type NatsConnection } from "nats";
 import { readFileSync } from "node:fs";
 import { connect as connectTcp } from "node:net";
 import { connect as connectTls } from "node:tls";
@@ -232,6 +232,17 @@ describe("edge isolation at the hub", () => {
 });
 
 /** Messages stored in any stream of `domain` whose body contains `marker`, as `STREAM subject`. */
+/** Whether stream `name` still exists after watching for `watchMs` whether it goes away (a delete is asynchronous). */
+async function stillThere(jsm: JetStreamManager, name: string, watchMs: number): Promise<boolean> {
+  const names = async () => {
+    const found: string[] = [];
+    for await (const stream of jsm.streams.names()) found.push(stream);
+    return found;
+  };
+  await eventually(names, (found) => !found.includes(name), watchMs, `stream ${name} deleted`).catch(() => undefined);
+  return (await names()).includes(name);
+}
+
 async function storedWith(nc: NatsConnection, domain: string, marker: string): Promise<string[]> {
   const jsm = await nc.jetstreamManager({ domain });
   const js = nc.jetstream({ domain });
@@ -339,14 +350,8 @@ describe("a hostile edge (edge 1's runtime, with its service user on its own ser
         // Created (the server accepts it): what matters is that nothing is delivered.
         expect((await jsm.consumers.add(source, { deliver_subject: deliver, ack_policy: AckPolicy.None })).config.deliver_subject).toBe(deliver);
       }
-      const names = async () => {
-        const found: string[] = [];
-        for await (const name of cloudJsm.streams.names()) found.push(name);
-        return found;
-      };
       // Give a delivery time to happen before saying none did.
-      await eventually(names, (found) => !found.includes(victim), 3_000, "the victim stream deleted").catch(() => undefined);
-      expect(await names()).toContain(victim);
+      expect(await stillThere(cloudJsm, victim, 3_000)).toBe(true);
       expect((await storedWith(cloud, CLOUD_DOMAIN, marker)).filter((where) => !where.startsWith(`${source} `))).toEqual([]);
     } finally {
       await cloudJsm.streams.delete(source).catch(() => undefined);
@@ -451,13 +456,7 @@ describe("a hostile edge host (edge 1's leaf user and certificate, speaking the 
     } finally {
       connection.close();
     }
-    const names = async () => {
-      const found: string[] = [];
-      for await (const name of jsm.streams.names()) found.push(name);
-      return found;
-    };
     // The API answers asynchronously: give a delete time to happen before saying it did not.
-    await eventually(names, (found) => !found.includes(scratch), 5_000, "the scratch stream deleted").catch(() => undefined);
-    expect(await names()).toContain(scratch);
+    expect(await stillThere(jsm, scratch, 5_000)).toBe(true);
   });
 });
