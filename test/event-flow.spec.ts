@@ -7,6 +7,7 @@ import { CLOUD_DOMAIN, edgeDomain } from "../src/ids.ts";
 import { readMessages } from "../src/store/read-stream.ts";
 import type { IngestReply } from "../edge-runtime/ingest/ingest.ts";
 import { eventually, givenFleet, streamMessages } from "./harness.ts";
+import { isNoMessage } from "../src/store/api-errors.ts";
 
 type Given = Awaited<ReturnType<typeof givenFleet>>;
 
@@ -32,7 +33,7 @@ async function sendReading(nc: NatsConnection, edge: string, device: string, ts:
 async function lastOnSubject(nc: NatsConnection, domain: string, stream: string, subject: string): Promise<StoredMsg | undefined> {
   const jsm = await nc.jetstreamManager({ domain });
   return jsm.streams.getMessage(stream, { last_by_subj: subject }).catch((error: unknown) => {
-    if (/no message found/i.test(String((error as Error).message))) return undefined;
+    if (isNoMessage(error)) return undefined;
     throw error;
   });
 }

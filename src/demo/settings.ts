@@ -55,7 +55,7 @@ export function demoClockStart(nowMs: number, startHourUtc: number = DEMO_SIMULA
  */
 export function resumedClockStart(nowMs: number, newestReadingMs: number | undefined, stepMs: number): number {
   const fresh = demoClockStart(nowMs);
-  return newestReadingMs === undefined || newestReadingMs + stepMs <= fresh ? fresh : newestReadingMs + stepMs;
+  return newestReadingMs === undefined ? fresh : Math.max(fresh, newestReadingMs + stepMs);
 }
 
 /** Write the demo's settings files that are missing; returns the ones written. */
