@@ -1,7 +1,8 @@
 import { isAscii } from "node:buffer";
-import type { Msg, MsgHdrs } from "nats";
+import type { MsgHdrs } from "nats";
 import { attributesOf, decodeEnvelope, type DecodeResult, type EnvelopeAttributes } from "../events/envelope.ts";
 import { parseEnvelopeHeaders, parseEnvelopeHeaderText } from "../events/raw-headers.ts";
+import type { CoreMessage } from "./stream-message.ts";
 
 /**
  * A message read from a stream: a StreamMessage of ours or a nats.js JsMsg,
@@ -9,7 +10,7 @@ import { parseEnvelopeHeaders, parseEnvelopeHeaderText } from "../events/raw-hea
  * so in its type; it is looked for, never relied on).
  */
 export interface DeliveredMessage {
-  readonly msg?: Msg;
+  readonly msg?: CoreMessage;
   readonly headers: MsgHdrs | undefined;
   readonly data: Uint8Array;
 }

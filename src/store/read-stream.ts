@@ -7,6 +7,7 @@ import { isoTimeOf } from "../iso-time.ts";
 import { decodeStored } from "./message-envelope.ts";
 import { readAckSubject, replyBytesOf, StreamMessage, type AckInfo } from "./stream-message.ts";
 import { within } from "../within.ts";
+import { readBatchesByGets, readsThroughGets } from "./read-by-gets.ts";
 
 export { decodeStored } from "./message-envelope.ts";
 export { StreamMessage } from "./stream-message.ts";
@@ -114,10 +115,17 @@ const BOUNDED_REOPEN_ATTEMPTS = 6;
  * can take) drops the consumer and opens a new one after the last message
  * taken: nothing skipped, nothing twice. A follow read retries that until it
  * works or is aborted; a bounded read throws after a few tries.
+ *
+ * A connection that may not create consumers in `domain` (an edge's, reading
+ * the cloud: `readThroughGets`) reads the same messages through message gets.
  */
 export async function* readBatches(nc: NatsConnection, options: ReadOptions): AsyncGenerator<StreamMessage[]> {
   const { stream, domain, subject, fromSeq, toSeq, since, until, follow = false, batch = 1000, signal } = options;
   if (!Number.isInteger(batch) || batch < 1) throw new ConfigError(`batch must be a positive integer, got ${batch}`);
+  if (readsThroughGets(nc, domain)) {
+    yield* readBatchesByGets(nc, options);
+    return;
+  }
   if (signal?.aborted) return;
   const jsm = await nc.jetstreamManager(domain ? { domain } : {});
   const { state } = await jsm.streams.info(stream);

@@ -1,5 +1,8 @@
 import type { Msg, MsgHdrs } from "nats";
 
+/** What a stream message is made of: a core NATS message, or the parts of one a message get returned. */
+export type CoreMessage = Pick<Msg, "subject" | "headers" | "data">;
+
 /**
  * A message a stream delivered to one of our pull consumers: the core NATS
  * message and what its JetStream ack subject says about it. The ack subject
@@ -10,8 +13,8 @@ import type { Msg, MsgHdrs } from "nats";
  */
 export class StreamMessage {
   constructor(
-    /** The core message: raw bytes, headers and body. */
-    readonly msg: Msg,
+    /** The core message: raw bytes, headers and body (or, for a message get, its subject, headers and body). */
+    readonly msg: CoreMessage,
     /** Stream sequence. */
     readonly seq: number,
     /** The consumer's delivery sequence (1, 2, 3... without gaps for one consumer). */

@@ -1,6 +1,7 @@
 import { connect, type ConnectionOptions, type NatsConnection } from "nats";
 import { NotFoundError } from "../errors.ts";
 import { CLOUD_DOMAIN } from "../ids.ts";
+import { readThroughGets } from "../store/read-by-gets.ts";
 import { serviceInboxPrefix } from "./auth.ts";
 import { readCredentials, type TopologyFile } from "./files.ts";
 
@@ -35,7 +36,7 @@ export async function connectTo(topology: TopologyFile, place: Place, options: P
   const service = serviceCredentials(topology, place);
   // An edge's replies come back across its leaf link only under its own inbox prefix (auth.ts, leafPermissions).
   const inboxPrefix = serviceInboxPrefix(place);
-  return connect({
+  const nc = await connect({
     // A clustered hub: any of its servers, so the connection moves on when one goes down.
     servers: place === CLOUD_DOMAIN && topology.hubCluster ? topology.hubCluster.map((s) => s.clientUrl) : url,
     user: service.user,
@@ -47,4 +48,7 @@ export async function connectTo(topology: TopologyFile, place: Place, options: P
     ...(inboxPrefix ? { inboxPrefix } : {}),
     ...options,
   });
+  // An edge's account on the hub may read cloud streams through message gets only (auth.ts, edgeCloudApi).
+  if (place !== CLOUD_DOMAIN) readThroughGets(nc, CLOUD_DOMAIN);
+  return nc;
 }
