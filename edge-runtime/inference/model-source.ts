@@ -1,4 +1,7 @@
-import type { JetStreamClient } from "nats";
+import type { JetStreamClient, MsgRequest } from "nats";
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { isNoMessage } from "../../src/store/api-errors.ts";
 import { readFile } from "node:fs/promises";
 import { NotFoundError, ValidationError, errorMessage } from "../../src/errors.ts";
 import { loadModelArtifact, sha256, type LoadedModel } from "../../src/model/artifact.ts";
@@ -61,39 +64,70 @@ export async function loadModelFromFile(tf: Tf, path: string, expected: Expected
 }
 
 /** The slice of nats.js `JetStreamClient` this module needs (a real client fits). */
-export type ObjectStoreClient = Pick<JetStreamClient, "views" | "jetstreamManager">;
+export type ObjectStoreClient = Pick<JetStreamClient, "jetstreamManager">;
 
-/** nats.js `views.os()` creates a missing bucket; a model reader must not, so look first. */
-async function requireBucket(js: ObjectStoreClient, bucket: string): Promise<void> {
-  const jsm = await js.jetstreamManager();
-  try {
-    await jsm.streams.info(`OBJ_${bucket}`);
-  } catch (error) {
-    if (/stream not found/i.test(errorMessage(error))) throw new NotFoundError(`object store bucket ${bucket} does not exist`);
-    throw error;
-  }
-}
+/** What nats.js's Object Store keeps in an entry's metadata message (`$O.<bucket>.M.<name>`). */
+const ObjectMeta = z.object({
+  nuid: z.string().min(1),
+  size: z.number().int().nonnegative(),
+  chunks: z.number().int().nonnegative(),
+  digest: z.string(),
+  deleted: z.boolean().optional(),
+  options: z.object({ link: z.unknown().optional() }).passthrough().optional(),
+});
+
+const DIGEST_PREFIX = "SHA-256=";
+/** nats.js names an entry's metadata subject by the name in padded base64url. */
+const metaSubject = (bucket: string, name: string) => `$O.${bucket}.M.${Buffer.from(name, "utf8").toString("base64").replace(/\+/g, "-").replace(/\//g, "_")}`;
 
 /**
  * The bytes of a JetStream Object Store entry (`bucket`/`name`; use a
- * domain-bound `jetstream({ domain })` client for another domain). nats.js
- * checks the chunks against the entry's own digest (`IntegrityError` if they
- * differ). A missing bucket or entry is a `NotFoundError` (the bucket is never created).
+ * domain-bound `jetstream({ domain })` client for another domain), read
+ * through message gets alone: the entry's metadata (last by subject), then
+ * its chunks in order (next by subject). That is all an edge may do with the
+ * cloud's streams (no consumers: src/topology/auth.ts, `edgeCloudApi`).
+ * Size and digest are checked against the entry's own metadata
+ * (`IntegrityError` if they differ). A missing bucket or entry is a
+ * `NotFoundError` (the bucket is never created).
  */
 export async function readObjectStoreArtifact(js: ObjectStoreClient, bucket: string, name: string): Promise<Uint8Array> {
   const source = `${bucket}/${name}`;
-  let bytes: Uint8Array | null;
-  await requireBucket(js, bucket);
+  const stream = `OBJ_${bucket}`;
+  const jsm = await js.jetstreamManager();
+  const failed = (error: unknown) => new Error(`cannot read model artifact ${source} from the object store: ${errorMessage(error)}`, { cause: error });
+  let raw;
   try {
-    const store = await js.views.os(bucket);
-    bytes = await store.getBlob(name);
+    raw = await jsm.streams.getMessage(stream, { last_by_subj: metaSubject(bucket, name) });
   } catch (error) {
-    const message = errorMessage(error);
-    if (/digests do not match/.test(message)) throw new IntegrityError(source, message);
-    throw new Error(`cannot read model artifact ${source} from the object store: ${message}`, { cause: error });
+    if (isNoMessage(error)) throw new NotFoundError(`model artifact ${source} is not in the object store`);
+    if (/stream not found/i.test(errorMessage(error))) throw new NotFoundError(`object store bucket ${bucket} does not exist`);
+    throw failed(error);
   }
-  if (bytes === null) throw new NotFoundError(`model artifact ${source} is not in the object store`);
-  return bytes;
+  const meta = ObjectMeta.safeParse(raw.json());
+  if (!meta.success) throw new IntegrityError(source, `unreadable object metadata: ${meta.error.issues.map((i) => i.message).join("; ")}`);
+  const info = meta.data;
+  if (info.deleted) throw new NotFoundError(`model artifact ${source} is not in the object store (deleted)`);
+  if (info.options?.link !== undefined) throw new ValidationError(`model artifact ${source} is a link, not an artifact`, ["object store links are not followed"]);
+  const chunks: Uint8Array[] = [];
+  let seq = 1;
+  try {
+    while (chunks.length < info.chunks) {
+      const chunk = await jsm.streams.getMessage(stream, { seq, next_by_subj: `$O.${bucket}.C.${info.nuid}` } as unknown as MsgRequest);
+      chunks.push(chunk.data);
+      seq = chunk.seq + 1;
+    }
+  } catch (error) {
+    if (isNoMessage(error)) throw new IntegrityError(source, `${chunks.length} of ${info.chunks} chunks in the store`);
+    throw failed(error);
+  }
+  const bytes = Buffer.concat(chunks);
+  if (bytes.byteLength !== info.size) throw new IntegrityError(source, `chunks hold ${bytes.byteLength} bytes, the entry says ${info.size}`);
+  // nats.js writes the digest as padded base64url: compare without the padding.
+  if (!info.digest.startsWith(DIGEST_PREFIX)) throw new IntegrityError(source, `unknown digest type: ${info.digest}`);
+  const stated = info.digest.slice(DIGEST_PREFIX.length).replace(/=+$/, "");
+  const digest = createHash("sha256").update(bytes).digest("base64url");
+  if (digest !== stated) throw new IntegrityError(source, `digests do not match: the entry says ${info.digest}, the chunks are ${DIGEST_PREFIX}${digest}`);
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Verifies (`expected`) and loads artifact bytes read from `source`. */

@@ -6,35 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NotFoundError, ValidationError } from "../../src/errors.ts";
 import { serializeModel, sha256 } from "../../src/model/artifact.ts";
 import { createForecastModel, disposeForecastModel } from "../../src/model/forecast-model.ts";
-import { IntegrityError, loadModelFromFile, loadModelFromObjectStore, type ObjectStoreClient } from "./model-source.ts";
+import { IntegrityError, loadModelFromFile } from "./model-source.ts";
 
 const stats = { temperature: { mean: 20, std: 2 }, humidity: { mean: 50, std: 10 } };
 let bytes: Uint8Array;
 let digest: string;
 let dir: string;
-
-/** The two calls the loader makes, over an in-memory bucket map. */
-function fakeJetStream(buckets: Record<string, Record<string, Uint8Array>>, failWith?: Error): ObjectStoreClient {
-  const client = {
-    jetstreamManager: async () => ({
-      streams: {
-        info: async (stream: string) => {
-          if (!(stream.replace(/^OBJ_/, "") in buckets)) throw new Error("stream not found");
-          return {};
-        },
-      },
-    }),
-    views: {
-      os: async (bucket: string) => ({
-        getBlob: async (name: string) => {
-          if (failWith) throw failWith;
-          return buckets[bucket]?.[name] ?? null;
-        },
-      }),
-    },
-  };
-  return client as unknown as ObjectStoreClient;
-}
 
 beforeAll(async () => {
   await tf.setBackend("cpu");
@@ -74,30 +51,5 @@ describe("loadModelFromFile", () => {
     const error = await loadModelFromFile(tf, join(dir, "junk.tide")).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as Error).message).toMatch(/^corrupt model artifact/);
-  });
-});
-
-describe("loadModelFromObjectStore", () => {
-  it("loads an entry and verifies it", async () => {
-    const js = fakeJetStream({ MODELS: { "m-7": bytes } });
-    const loaded = await loadModelFromObjectStore(tf, js, "MODELS", "m-7", { sha256: digest, size: bytes.byteLength });
-    expect(loaded).toMatchObject({ version: "m-7", sha256: digest });
-    loaded.model.dispose();
-  });
-
-  it("refuses a replaced entry whose digest is not the published one", async () => {
-    const js = fakeJetStream({ MODELS: { "m-7": bytes } });
-    await expect(loadModelFromObjectStore(tf, js, "MODELS", "m-7", { sha256: "f".repeat(64) })).rejects.toBeInstanceOf(IntegrityError);
-  });
-
-  it("reports nats.js's own digest check as an integrity failure", async () => {
-    const js = fakeJetStream({ MODELS: {} }, new Error("received a corrupt object, digests do not match received: x calculated y"));
-    await expect(loadModelFromObjectStore(tf, js, "MODELS", "m-7")).rejects.toBeInstanceOf(IntegrityError);
-  });
-
-  it("says which bucket or entry is missing, without creating the bucket", async () => {
-    const js = fakeJetStream({ MODELS: {} });
-    await expect(loadModelFromObjectStore(tf, js, "OTHER", "m-7")).rejects.toThrow(/bucket OTHER does not exist/);
-    await expect(loadModelFromObjectStore(tf, js, "MODELS", "m-7")).rejects.toThrow(/MODELS\/m-7 is not in the object store/);
   });
 });
