@@ -329,11 +329,10 @@ describe("a hostile edge (edge 1's runtime, with its service user on its own ser
     }
   });
 
-  // Creating consumers on cloud streams is allowed (the rollout agent and task worker read through them), and a
-  // push consumer's delivery subject is the creator's choice: the cloud's JetStream then publishes in the hub's
-  // account for it. It delivers only where something in that account has interest, and neither the NODES stream
-  // nor the JetStream API counts as such (on 2.9.10), so this confused-deputy path carries nothing.
-  it("cannot make the cloud's JetStream deliver into edge 2's heartbeats or into its own API through a consumer it creates", async () => {
+  // Whoever creates a push consumer picks where it delivers, and the cloud's JetStream then publishes there in the
+  // cloud account (a confused deputy). So an edge creates no consumer on a cloud stream: it reads them through
+  // message gets (src/store/read-by-gets.ts), and its account has no consumer API at all.
+  it("cannot create a consumer on a cloud stream, so cannot choose where the cloud's JetStream delivers", async () => {
     const hostile = await given.connect("1");
     const cloud = await given.connect(CLOUD_DOMAIN);
     const cloudJsm = await cloud.jetstreamManager();
@@ -345,13 +344,19 @@ describe("a hostile edge (edge 1's runtime, with its service user on its own ser
     try {
       for (let i = 0; i < 3; i++) await cloud.jetstream().publish(`scratch.${source}`, encoder.encode(JSON.stringify({ marker })));
       const jsm = await hostile.jetstreamManager({ domain: CLOUD_DOMAIN, timeout: 3_000 });
-      const targets = [subjects.node(edgeDomain("2")), `$JS.API.STREAM.DELETE.${victim}`, `$JS.${CLOUD_DOMAIN}.API.STREAM.DELETE.${victim}`];
+      const targets = [subjects.node(edgeDomain("2")), `$JS.API.STREAM.DELETE.${victim}`, `$JS.${edgeDomain("2")}.API.STREAM.DELETE.DLQ`];
       for (const deliver of targets) {
-        // Created (the server accepts it): what matters is that nothing is delivered.
-        expect((await jsm.consumers.add(source, { deliver_subject: deliver, ack_policy: AckPolicy.None })).config.deliver_subject).toBe(deliver);
+        await expect(jsm.consumers.add(source, { deliver_subject: deliver, ack_policy: AckPolicy.None }), deliver).rejects.toMatchObject(refused);
       }
-      // Give a delivery time to happen before saying none did.
-      expect(await stillThere(cloudJsm, victim, 3_000)).toBe(true);
+      for (const stream of ["TASKS", source]) {
+        await expect(jsm.consumers.add(stream, { durable_name: "hostile", ack_policy: AckPolicy.None }), `durable on ${stream}`).rejects.toMatchObject(refused);
+      }
+      // Nor through the request nats.js would not make: the named form of the create.
+      await expect(hostile.request(`$JS.${CLOUD_DOMAIN}.API.CONSUMER.CREATE.${source}.x.scratch.${source}`, encoder.encode(JSON.stringify({ stream_name: source, config: { name: "x", deliver_subject: targets[0] } })), { timeout: 3_000 })).rejects.toMatchObject(refused);
+
+      expect((await cloudJsm.consumers.list(source).next()).length).toBe(0);
+      expect(await stillThere(cloudJsm, victim, 1_000)).toBe(true);
+      expect((await (await cloud.jetstreamManager({ domain: edgeDomain("2") })).streams.info("DLQ")).config.name).toBe("DLQ");
       expect((await storedWith(cloud, CLOUD_DOMAIN, marker)).filter((where) => !where.startsWith(`${source} `))).toEqual([]);
     } finally {
       await cloudJsm.streams.delete(source).catch(() => undefined);
@@ -374,11 +379,11 @@ describe("a hostile edge (edge 1's runtime, with its service user on its own ser
     const cloudFrom2 = await edge2.jetstreamManager({ domain: CLOUD_DOMAIN });
     const edge2FromCloud = await probe.jetstreamManager({ domain: edgeDomain("2") });
     for (let i = 0; i < 5; i++) {
-      await cloudFrom2.streams.info("NODES");
+      await cloudFrom2.streams.info("TASKS");
       await edge2FromCloud.streams.info("READINGS");
     }
     // Edge 1's own reply comes over the same link after everything above: once seen, the rest has arrived.
-    await (await hostile.jetstreamManager({ domain: CLOUD_DOMAIN })).streams.info("NODES");
+    await (await hostile.jetstreamManager({ domain: CLOUD_DOMAIN })).streams.info("TASKS");
     await eventually(() => seen.filter((s) => s.startsWith(`_INBOX.${edgeDomain("1")}.`)).length, (n) => n > 0, 10_000, "edge 1's own cloud reply");
     expect(seen.filter((s) => s.startsWith("_INBOX.probe.") || s.includes(edgeDomain("2")))).toEqual([]);
   });
@@ -422,41 +427,55 @@ async function rawLeafConnection(options: { host: string; port: number; user: st
 }
 
 describe("a hostile edge host (edge 1's leaf user and certificate, speaking the leaf protocol itself)", () => {
-  // Known gap, measured: nats-server 2.9.10 does not check what arrives over a leaf connection against the
-  // leaf user's publish rights (it only withholds its interest and tells a well-behaved edge server its
-  // rights). So this expectation fails on 2.9.10; when it passes, the server enforces them: make it `it`.
-  // See docs/DESIGN-NOTES.md, "Isolation and credentials".
-  it.fails("cannot store a heartbeat as edge 2", async () => {
+  // nats-server 2.9.10 does not check what arrives over a leaf connection against the leaf user's publish rights
+  // (it tells a stock edge server its rights, which that server enforces). The hub's accounts are the boundary
+  // instead: the link lands in edge 1's own account, which reaches only what it imports (src/topology/auth.ts).
+  const hostileLeaf = () => {
     const topology = given.fleet.topology.file;
     const certs = certificatePaths(topology.dir);
     const leaf = readCredentials(topology.credentialsPath).edges["1"]!.leaf;
+    return rawLeafConnection({ host: topology.host, port: topology.hub.leafPort, user: leaf.user, pass: leaf.password, ...certs.edge("1"), ca: certs.ca });
+  };
+
+  it("cannot store a heartbeat as edge 2, nor write the cloud's own families", async () => {
     const cloud = await given.connect(CLOUD_DOMAIN);
-    const connection = await rawLeafConnection({ host: topology.host, port: topology.hub.leafPort, user: leaf.user, pass: leaf.password, ...certs.edge("1"), ca: certs.ca });
+    const connection = await hostileLeaf();
     const marker = `hand-written-leaf-${Date.now()}`;
     try {
-      await connection.publish(subjects.node(edgeDomain("2")), JSON.stringify({ marker }));
+      for (const subject of [subjects.node(edgeDomain("2")), subjects.model("v999"), subjects.rollout("forged"), subjects.deadLetter(CLOUD_DOMAIN, "forged")]) {
+        await connection.publish(subject, JSON.stringify({ marker }), `_INBOX.${edgeDomain("1")}.hostile`);
+      }
+      // Control: what edge 1's account does import gets through this very connection (its own heartbeat subject).
+      await connection.publish(subjects.node(edgeDomain("1")), JSON.stringify({ marker, control: true }), `_INBOX.${edgeDomain("1")}.hostile`);
     } finally {
       connection.close();
     }
-    expect(await storedWith(cloud, CLOUD_DOMAIN, marker)).toEqual([]);
+    expect(await eventually(() => storedWith(cloud, CLOUD_DOMAIN, marker), (found) => found.length > 0, 10_000, "the control message")).toEqual([`NODES ${subjects.node(edgeDomain("1"))}`]);
   });
 
-  // The same gap, at its worst: the cloud's JetStream API is in the account the leaf link lands in, so such a host
-  // can administer the cloud's streams. Measured on a scratch stream, not one the other specs read.
-  it.fails("cannot delete a cloud stream", async () => {
-    const topology = given.fleet.topology.file;
-    const certs = certificatePaths(topology.dir);
-    const leaf = readCredentials(topology.credentialsPath).edges["1"]!.leaf;
-    const jsm = await (await given.connect(CLOUD_DOMAIN)).jetstreamManager();
+  it("cannot delete a cloud stream, nor one of edge 2's, nor create a consumer on a cloud stream", async () => {
+    const cloud = await given.connect(CLOUD_DOMAIN);
+    const jsm = await cloud.jetstreamManager();
+    const edge2Jsm = await cloud.jetstreamManager({ domain: edgeDomain("2") });
     const scratch = `SCRATCH_${Date.now()}`;
     await jsm.streams.add({ name: scratch, subjects: [`scratch.${scratch}`] });
-    const connection = await rawLeafConnection({ host: topology.host, port: topology.hub.leafPort, user: leaf.user, pass: leaf.password, ...certs.edge("1"), ca: certs.ca });
+    await edge2Jsm.streams.add({ name: scratch, subjects: [`scratch.${scratch}`] });
+    const connection = await hostileLeaf();
     try {
-      await connection.publish(`$JS.${CLOUD_DOMAIN}.API.STREAM.DELETE.${scratch}`, "", `_INBOX.${edgeDomain("1")}.hostile`);
+      const reply = `_INBOX.${edgeDomain("1")}.hostile`;
+      // Both spellings of the cloud API (the hub maps the domain-prefixed one in the leaf's account).
+      await connection.publish(`$JS.${CLOUD_DOMAIN}.API.STREAM.DELETE.${scratch}`, "", reply);
+      await connection.publish(`$JS.API.STREAM.DELETE.${scratch}`, "", reply);
+      await connection.publish(`$JS.${edgeDomain("2")}.API.STREAM.DELETE.${scratch}`, "", reply);
+      await connection.publish(`$JS.${CLOUD_DOMAIN}.API.CONSUMER.CREATE.${scratch}`, JSON.stringify({ stream_name: scratch, config: { deliver_subject: subjects.node(edgeDomain("2")) } }), reply);
     } finally {
       connection.close();
     }
     // The API answers asynchronously: give a delete time to happen before saying it did not.
     expect(await stillThere(jsm, scratch, 5_000)).toBe(true);
+    expect(await stillThere(edge2Jsm, scratch, 1_000)).toBe(true);
+    expect((await jsm.consumers.list(scratch).next()).length).toBe(0);
+    await jsm.streams.delete(scratch);
+    await edge2Jsm.streams.delete(scratch);
   });
 });

@@ -7,6 +7,7 @@ import { CLOUD_DOMAIN, edgeDomain } from "../src/ids.ts";
 import { readMessages } from "../src/store/read-stream.ts";
 import type { IngestReply } from "../edge-runtime/ingest/ingest.ts";
 import { eventually, givenFleet, streamMessages } from "./harness.ts";
+import { PROBE_DOWN, PROBE_UP } from "../src/topology/auth.ts";
 import { isNoMessage } from "../src/store/api-errors.ts";
 
 type Given = Awaited<ReturnType<typeof givenFleet>>;
@@ -46,24 +47,28 @@ function record(nc: NatsConnection, subject: string): { sub: Subscription; seen:
 }
 
 /**
- * Prove the leaf links carry core traffic to `listeners` right now: publish a
- * probe (a subject no leaf rule denies) from `from` until every listener saw it.
- * Used before and after a "nothing arrived" check, so that check cannot pass
- * merely because interest had not propagated yet.
+ * Prove the leaf links carry core traffic right now: publish each probe (an
+ * edge's up to the hub, the hub's down to the edges: the only probe paths the
+ * hub's accounts have) until its listener saw it. Used before and after a
+ * "nothing arrived" check, so that check cannot pass merely because interest
+ * had not propagated yet.
  */
-async function probeUntilSeen(from: NatsConnection, listeners: { seen: Msg[] }[], tag: string): Promise<void> {
-  const subject = `tide.probe.${tag}`;
+async function probeUntilSeen(probes: Array<{ from: NatsConnection; subject: string; listener: { seen: Msg[] } }>): Promise<void> {
   await eventually(
     async () => {
-      from.publish(subject, encoder.encode(tag));
-      await from.flush();
-      return listeners.every((l) => l.seen.some((m) => m.subject === subject));
+      for (const { from, subject } of probes) {
+        from.publish(subject, encoder.encode(subject));
+        await from.flush();
+      }
+      return probes.every(({ subject, listener }) => listener.seen.some((m) => m.subject === subject));
     },
     (ok) => ok,
     15_000,
-    `probe ${subject} seen by every listener`,
+    `probes ${probes.map((p) => p.subject).join(", ")} seen`,
   );
 }
+const up = (edge: string, tag: string) => `${PROBE_UP}.${edgeDomain(edge)}.${tag}`;
+const down = (tag: string) => `${PROBE_DOWN}.${tag}`;
 
 const isRawDeviceSubject = (subject: string) => /^tide\.(ingest|reading)\./.test(subject);
 
@@ -75,7 +80,10 @@ describe("event flow across the fleet", () => {
     const device = "flow-dev-a";
     const onEdge2 = record(edge2, "tide.>");
     const onHub = record(hub, "tide.>");
-    await probeUntilSeen(edge1, [onEdge2, onHub], "before-a");
+    await probeUntilSeen([
+      { from: edge1, subject: up("1", "before-a"), listener: onHub },
+      { from: hub, subject: down("before-a"), listener: onEdge2 },
+    ]);
 
     const reply = await sendReading(edge1, "1", device, new Date(), 22.5, 41);
     expect(reply.ok).toBe(true);
@@ -112,7 +120,10 @@ describe("event flow across the fleet", () => {
       expect(await lastOnSubject(edge2, edgeDomain("2"), stream, subject)).toBeUndefined();
       expect(await lastOnSubject(edge2, edgeDomain("2"), stream, `tide.reading.*.${device}.*`)).toBeUndefined();
     }
-    await probeUntilSeen(edge1, [onEdge2, onHub], "after-a");
+    await probeUntilSeen([
+      { from: edge1, subject: up("1", "after-a"), listener: onHub },
+      { from: hub, subject: down("after-a"), listener: onEdge2 },
+    ]);
     const leakedToEdge2 = onEdge2.seen.filter((m) => m.subject.includes(device) || decoder.decode(m.data).includes(device));
     expect(leakedToEdge2.map((m) => m.subject)).toEqual([]);
     expect(onHub.seen.filter((m) => isRawDeviceSubject(m.subject)).map((m) => m.subject)).toEqual([]);
@@ -128,8 +139,13 @@ describe("event flow across the fleet", () => {
     const statsBefore = { ...ingest1.stats };
     const readingsBefore = await streamMessages(edge1, edgeDomain("1"), "READINGS");
     const dlqBefore = await streamMessages(edge1, edgeDomain("1"), "DLQ");
+    const hub = await given.connect("cloud");
     const onEdge1 = record(edge1, "tide.>");
-    await probeUntilSeen(edge2, [onEdge1], "edge2-before");
+    const onHub = record(hub, `${PROBE_UP}.>`);
+    await probeUntilSeen([
+      { from: edge2, subject: up("2", "edge2-before"), listener: onHub },
+      { from: hub, subject: down("edge2-before"), listener: onEdge1 },
+    ]);
 
     const payload = encoder.encode(JSON.stringify({ ts: new Date().toISOString(), temperature: 30, humidity: 30 }));
     edge2.publish(subjects.ingest("1", device), payload);
@@ -144,13 +160,17 @@ describe("event flow across the fleet", () => {
     await expect(edge2.request(subjects.ingest("1", device), payload, { timeout: 5_000 })).rejects.toMatchObject({ code: "503" });
     await edge2.flush();
 
-    await probeUntilSeen(edge2, [onEdge1], "edge2-after");
+    await probeUntilSeen([
+      { from: edge2, subject: up("2", "edge2-after"), listener: onHub },
+      { from: hub, subject: down("edge2-after"), listener: onEdge1 },
+    ]);
     expect(onEdge1.seen.filter((m) => m.subject.includes(device)).map((m) => m.subject)).toEqual([]);
     expect(await lastOnSubject(edge1, edgeDomain("1"), "READINGS", subjects.reading("1", device))).toBeUndefined();
     expect(await streamMessages(edge1, edgeDomain("1"), "READINGS")).toBe(readingsBefore);
     expect(await streamMessages(edge1, edgeDomain("1"), "DLQ")).toBe(dlqBefore);
     expect(ingest1.stats).toEqual(statsBefore);
     onEdge1.sub.unsubscribe();
+    onHub.sub.unsubscribe();
   });
 
   it("stores readings while the hub is down and forwards each exactly once when it is back", async () => {

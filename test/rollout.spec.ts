@@ -140,7 +140,8 @@ describe("model rollout", () => {
     expect(done.status).toBe("rolled_back");
     expect(done.outcome!.reason).toMatch(/stage canary regressed on 1 .*error/);
     expect(done.outcome!.toVersion).toBe("m-good-1");
-    const reports = await reportsOf(rolloutId);
+    // Edge 1 goes back once it reads the rollback, after the controller stored it: wait for its report.
+    const reports = await eventually(() => reportsOf(rolloutId), (found) => found.length >= 3, 30_000, "edge 1's rollback report");
     // Edge 1 activated it, observed it, and went back; edges 2 and 3 never saw it.
     expect(reports.map((r) => [r.type, r.edge, (r.data as { cause?: string }).cause ?? ""])).toEqual([
       ["tide.model.activated.v1", "1", "rollout"],

@@ -4,12 +4,13 @@ import { CLOUD_DOMAIN, edgeDomain } from "../ids.ts";
 import type { Credentials, UserPassword } from "./files.ts";
 
 /**
- * Who may do what on each server, rendered into the `users.conf` that the
- * hub's and each edge's configuration include (TIDE account).
+ * Who may do what on each server, rendered into the files the configs
+ * include: the hub's `accounts.conf`, each edge's `users.conf`.
  *
- * Hub:  `tide` (cloud services and the CLI; full) and one leaf user per
- *       edge, allowed only what crosses that edge's leaf link (see
- *       `leafPermissions`).
+ * Hub:  the cloud account TIDE with `tide` (cloud services and the CLI;
+ *       full), and one account per edge holding that edge's leaf user; what
+ *       crosses between them is their exports and imports
+ *       (`renderHubAccounts`).
  * Edge: `tide` (that edge's runtime and the CLI there; full on its own
  *       server, its own password: an edge never holds the hub's), `gateway`
  *       (the simulator, `tide publish`: any device of this edge, device
@@ -89,65 +90,76 @@ export function serviceInboxPrefix(place: string): string | undefined {
 }
 
 const CLOUD_API = `$JS.${CLOUD_DOMAIN}.API`;
-const LINK_PROBES = "tide.probe.>";
 
 /**
- * The cloud JetStream API an edge uses, all of it reading: JetStream info
- * (link monitor), stream info and names, message gets (link monitor, Object
- * Store metadata), and the ephemeral ordered consumers it reads ROLLOUTS,
- * TASKS, the models bucket and cloud task data through (create, info, pull).
- * Not listed, so refused: every stream and consumer administration (create
- * or change a stream, purge, delete a stream, a message or a consumer,
- * durable consumers, snapshots), account and server operations.
+ * Link probes, which no stream captures and no service answers: they show
+ * that a link carries core messages right now. Up from an edge to the cloud
+ * account (`tide.probe.up.edge-<id>.<tag>`), down from the cloud to every
+ * edge: two families, as an account may not import what it exports.
  */
-const CLOUD_API_READS = [
-  `${CLOUD_API}.INFO`,
-  `${CLOUD_API}.STREAM.INFO.*`,
-  `${CLOUD_API}.STREAM.NAMES`,
-  `${CLOUD_API}.STREAM.MSG.GET.*`,
-  `${CLOUD_API}.DIRECT.GET.>`,
-  `${CLOUD_API}.CONSUMER.CREATE.>`,
-  `${CLOUD_API}.CONSUMER.INFO.*.*`,
-  `${CLOUD_API}.CONSUMER.MSG.NEXT.*.*`,
-];
+export const PROBE_UP = "tide.probe.up";
+export const PROBE_DOWN = "tide.probe.down";
 
 /**
- * The hub's leaf user of `edge`: an allow-list of what that edge's leaf link
- * may carry into the hub (publish) and out to the edge (subscribe).
- *
- * Into the hub: the cloud API reads above; its own heartbeats
- * (`tide.node.edge-<id>`); task reports (`tide.task.<task>`: the subject has
- * no node in it, so any edge may report on any task); joint-inference
- * requests (`tide.offload.predict`: no edge in the subject either); what the
- * cloud READINGS and MODELS source from it (`deliver.edge-<id>.>`); and
- * answers to the hub's requests (`_INBOX.>` but no other edge's inbox,
- * `$JSC.R.>` for the hub's source consumers, `$JS.FC.>` flow control).
- * No `$JS.ACK.>`, no `$O.>` / `$KV.>`, no other cloud family, no other
- * edge's JetStream API or deliver subjects.
- *
- * Out to the edge: its own JetStream API (the hub's requests, sourcing), the
- * replies to its own requests (its service connections use the inbox prefix
- * `_INBOX.edge-<id>`, see `serviceInboxPrefix`) and flow control. Nothing of
- * another edge, no cloud event.
- *
- * Both ways: link probes (`tide.probe.>`), which no stream captures and no
- * service answers; they show that a link carries core messages right now.
- *
- * nats-server 2.9.10 enforces the subscribe side at the hub for every
- * message. The publish side is enforced by the edge's own server (the hub
- * sends it these rights and announces interest only in allowed subjects):
- * it holds against a compromised edge runtime, not against a host that
- * speaks the leaf protocol itself (docs/DESIGN-NOTES.md).
+ * The cloud streams an edge may read, and only through message gets (stream
+ * info and message gets, no consumers): ROLLOUTS (rollout agent), TASKS (task
+ * worker), the models bucket (model downloads), READINGS (link monitor, and
+ * task data that lives in the cloud) and MODELS.
  */
-export function leafPermissions(edge: string, allEdges: readonly string[]): Permissions {
+export const EDGE_READABLE_CLOUD_STREAMS = ["ROLLOUTS", "TASKS", "MODELS", "READINGS", "OBJ_models"] as const;
+
+/**
+ * The cloud JetStream API an edge may call, as the hub's cloud account
+ * exports it to each edge's account: JetStream info (the link monitor's
+ * round trip) and, for each readable stream, its info and its message gets
+ * (by sequence, next by subject, last by subject; direct or through the
+ * leader). Nothing else: no consumer of any kind (whoever creates a consumer
+ * picks where a push consumer delivers, which would make the cloud's
+ * JetStream publish in the cloud account on an edge's behalf), no stream
+ * administration, no other stream.
+ */
+export function edgeCloudApi(api = "$JS.API"): string[] {
+  return [
+    `${api}.INFO`,
+    ...EDGE_READABLE_CLOUD_STREAMS.flatMap((s) => [`${api}.STREAM.INFO.${s}`, `${api}.STREAM.MSG.GET.${s}`, `${api}.DIRECT.GET.${s}`, `${api}.DIRECT.GET.${s}.>`]),
+  ];
+}
+
+/** The cloud's account on the hub: its service user and JetStream. */
+export const CLOUD_ACCOUNT = "TIDE";
+
+/** The hub account an edge's leaf link lands in. */
+export function edgeAccount(edge: string): string {
+  return `EDGE_${edge}`;
+}
+
+/** What an edge may send to the cloud account besides API reads: its own heartbeats, task reports and joint-inference requests. */
+function edgeCloudServices(edge: string): string[] {
+  return [subjects.node(edgeDomain(edge)), subjects.task("*"), OFFLOAD_SUBJECT];
+}
+
+/**
+ * The hub's leaf user of `edge`, in that edge's own account (see
+ * `renderHubAccounts`: the account is the boundary, enforced by the hub on
+ * every message whatever speaks on the link). These rights are what the hub
+ * tells a stock edge server, which then forwards nothing else, so a refused
+ * request is answered "no responders" at once instead of timing out.
+ *
+ * Into the hub (publish): the cloud API reads, its own heartbeats, task
+ * reports, joint-inference requests, what the cloud's streams source from it
+ * (`deliver.edge-<id>.>`), replies to the cloud's requests (`_R_.`: the hub
+ * maps reply subjects across accounts) and its probes.
+ * Out to the edge (subscribe): its own JetStream API, its own inbox (the
+ * replies to its requests), flow control of the cloud's sources and the
+ * cloud's probes.
+ */
+export function leafPermissions(edge: string): Permissions {
   const own = edgeDomain(edge);
-  const others = allEdges.filter((e) => e !== edge).map((e) => edgeDomain(e));
   return {
     publish: {
-      allow: [...CLOUD_API_READS, subjects.node(own), subjects.task("*"), OFFLOAD_SUBJECT, `deliver.${own}.>`, "_INBOX.>", "$JSC.R.>", "$JS.FC.>", LINK_PROBES],
-      deny: others.map((d) => `_INBOX.${d}.>`),
+      allow: [...edgeCloudApi(CLOUD_API), ...edgeCloudServices(edge), `deliver.${own}.>`, "_R_.>", `${PROBE_UP}.${own}.>`],
     },
-    subscribe: { allow: [`$JS.${own}.API.>`, `_INBOX.${own}.>`, "$JS.FC.>", LINK_PROBES] },
+    subscribe: { allow: [`$JS.${own}.API.>`, `_INBOX.${own}.>`, "$JS.FC.>", `${PROBE_DOWN}.>`] },
   };
 }
 
@@ -169,15 +181,76 @@ function usersFile(what: string, users: string[]): string {
   return `# ${what}: generated by Tide (src/topology/auth.ts); regenerated on start and by \`tide device add\`.\nusers: [\n${users.join("\n")}\n]\n`;
 }
 
-/** The hub's `users.conf`. */
-export function renderHubUsers(credentials: Credentials, edges: readonly string[]): string {
-  const users = [renderUser(credentials.service, ["STANDARD"])];
+const exportTo = (accounts: readonly string[]) => `accounts: ${list(accounts)}`;
+const serviceImport = (account: string, subject: string) => `{ service: { account: ${q(account)}, subject: ${q(subject)} } }`;
+const streamImport = (account: string, subject: string) => `{ stream: { account: ${q(account)}, subject: ${q(subject)} } }`;
+
+function renderAccount(name: string, lines: { jetstream?: boolean; users: string[]; exports: string[]; imports: string[] }): string {
+  const section = (key: string, items: string[]) => (items.length ? [`    ${key}: [`, ...items.map((i) => `      ${i}`), "    ]"] : []);
+  return [
+    `  ${q(name)}: {`,
+    ...(lines.jetstream ? ["    jetstream: enabled"] : []),
+    ...section("users", lines.users.map((u) => u.trim())),
+    ...section("exports", lines.exports),
+    ...section("imports", lines.imports),
+    "  }",
+  ].join("\n");
+}
+
+/**
+ * The hub's `accounts.conf`: the cloud account (its service user, with
+ * JetStream) and one account per edge holding only that edge's leaf user.
+ * An edge's leaf link lands in its own account, so whatever speaks on it (a
+ * stock edge server or a hand-written leaf connection) reaches exactly what
+ * that account imports: nothing of another edge, and of the cloud its own
+ * heartbeat subject, task reports, joint inference and the read API of
+ * `edgeCloudApi`. The cloud account imports each edge's JetStream API (its
+ * streams source the edges' through it, and the CLI reads them) and what its
+ * streams source (`deliver.edge-<id>.>`).
+ */
+export function renderHubAccounts(credentials: Credentials, edges: readonly string[]): string {
+  const edgeAccounts = edges.map(edgeAccount);
+  const blocks = [
+    renderAccount(CLOUD_ACCOUNT, {
+      jetstream: true,
+      users: [renderUser(credentials.service, ["STANDARD"])],
+      exports: edges.length === 0 ? [] : [
+        ...[...edgeCloudApi(), subjects.task("*"), OFFLOAD_SUBJECT].map((subject) => `{ service: ${q(subject)}, ${exportTo(edgeAccounts)} }`),
+        ...edges.map((edge) => `{ service: ${q(subjects.node(edgeDomain(edge)))}, ${exportTo([edgeAccount(edge)])} }`),
+        `{ stream: ${q(`${PROBE_DOWN}.>`)}, ${exportTo(edgeAccounts)} }`,
+        // Flow control of the cloud streams' sources: the edge's consumer waits for these replies. As a stream (not
+        // a service import of each edge's, which 2.9.10 cannot hold twice under one subject) every edge's account
+        // gets them, and only the edge whose consumer asked has interest; they carry nothing.
+        `{ stream: "$JS.FC.>", ${exportTo(edgeAccounts)} }`,
+      ],
+      imports: edges.flatMap((edge) => {
+        const own = edgeDomain(edge);
+        return [serviceImport(edgeAccount(edge), `$JS.${own}.API.>`), streamImport(edgeAccount(edge), `deliver.${own}.>`), streamImport(edgeAccount(edge), `${PROBE_UP}.${own}.>`)];
+      }),
+    }),
+  ];
   for (const edge of edges) {
     const own = credentials.edges[edge];
     if (!own) throw new Error(`no credentials for edge ${edge}`);
-    users.push(renderUser(own.leaf, ["LEAFNODE"], leafPermissions(edge, edges)));
+    const domain = edgeDomain(edge);
+    blocks.push(
+      renderAccount(edgeAccount(edge), {
+        users: [renderUser(own.leaf, ["LEAFNODE"], leafPermissions(edge))],
+        exports: [
+          // A request may be answered by many messages (a pull of a batch).
+          `{ service: ${q(`$JS.${domain}.API.>`)}, ${exportTo([CLOUD_ACCOUNT])}, response_type: stream }`,
+          `{ stream: ${q(`deliver.${domain}.>`)}, ${exportTo([CLOUD_ACCOUNT])} }`,
+          `{ stream: ${q(`${PROBE_UP}.${domain}.>`)}, ${exportTo([CLOUD_ACCOUNT])} }`,
+        ],
+        imports: [
+          ...[...edgeCloudApi(), ...edgeCloudServices(edge)].map((subject) => serviceImport(CLOUD_ACCOUNT, subject)),
+          streamImport(CLOUD_ACCOUNT, `${PROBE_DOWN}.>`),
+          streamImport(CLOUD_ACCOUNT, "$JS.FC.>"),
+        ],
+      }),
+    );
   }
-  return usersFile("hub users", users);
+  return `# hub accounts: generated by Tide (src/topology/auth.ts) on every start.\naccounts {\n${blocks.join("\n")}\n}\n`;
 }
 
 /** An edge's `users.conf`: its service user, its gateway and its devices. */

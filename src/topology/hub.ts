@@ -1,7 +1,7 @@
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../log.ts";
-import { renderHubUsers } from "./auth.ts";
+import { renderHubAccounts } from "./auth.ts";
 import type { LeafCertificates } from "./certs.ts";
 import type { Credentials, HubServerEntry } from "./files.ts";
 import { NatsServerProcess } from "./server.ts";
@@ -52,7 +52,7 @@ function renderCluster(options: HubPlanOptions, self: number): string {
 
 /**
  * The hub's servers: each runs a copy of `nats-server.conf` in its own
- * directory, beside the `users.conf` and `cluster.conf` it includes, with
+ * directory, beside the `accounts.conf` and `cluster.conf` it includes, with
  * its ports and TLS files from the environment.
  */
 export function planHub(options: HubPlanOptions): Array<{ entry: HubServerEntry; server: NatsServerProcess }> {
@@ -64,7 +64,7 @@ export function planHub(options: HubPlanOptions): Array<{ entry: HubServerEntry;
     mkdirSync(hubDir, { recursive: true });
     const configPath = join(hubDir, "nats.conf");
     copyFileSync(HUB_CONFIG, configPath);
-    writeFileSync(join(hubDir, "users.conf"), renderHubUsers(credentials, edges), { mode: 0o600 });
+    writeFileSync(join(hubDir, "accounts.conf"), renderHubAccounts(credentials, edges), { mode: 0o600 });
     writeFileSync(join(hubDir, "cluster.conf"), renderCluster(options, i), { mode: 0o600 });
     const entry: HubServerEntry = {
       name,
