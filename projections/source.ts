@@ -1,3 +1,4 @@
+import { forgedOrigin } from "../src/store/source-origin.ts";
 import type { ProjectionPlace, ProjectionSource } from "./engine/projection.ts";
 
 /** Readings: an edge's own READINGS, or the cloud READINGS (every edge's readings routed up). */
@@ -6,5 +7,6 @@ export function readingsSource(place: ProjectionPlace, edge?: string): Projectio
     if (!edge) throw new Error("an edge projection needs the edge id");
     return { stream: "READINGS", subject: `tide.reading.${edge}.>` };
   }
-  return { stream: "READINGS", subject: "tide.reading.>" };
+  // Each edge's readings must have come from that edge's UPLINK (src/store/source-origin.ts).
+  return { stream: "READINGS", subject: "tide.reading.>", refuse: forgedOrigin };
 }

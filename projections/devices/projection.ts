@@ -5,7 +5,7 @@ import { readingsSource } from "../source.ts";
 /** The latest reading of every device, per edge. */
 export const devicesProjection: Projection = {
   name: "devices",
-  version: 1,
+  version: 2,
   description: "latest reading per device, per edge",
   source: readingsSource,
   tables: ["devices"],

@@ -168,14 +168,16 @@ export function createApplier(options: ApplierOptions) {
         for (const message of messages) {
           const { seq, storedAtMs, pending } = message;
           const decoded = decodeStored(message);
-          if (decoded.success) {
+          const refused = decoded.success ? source.refuse?.(message) : undefined;
+          if (decoded.success && refused === undefined) {
             if (handlers[decoded.event.type]) {
               batch.push(new AppliedEvent(message, storedAtOf(storedAtMs), decoded.event));
             }
           } else {
             state.invalid_skipped++;
             result.invalid++;
-            log.warn({ seq, subject: message.subject, reason: decoded.reason, err: decoded.message }, "stored message is not a valid event: skipped");
+            if (refused !== undefined) log.warn({ seq, subject: message.subject, err: refused }, "stored event refused: skipped");
+            else if (!decoded.success) log.warn({ seq, subject: message.subject, reason: decoded.reason, err: decoded.message }, "stored message is not a valid event: skipped");
           }
           state.last_seq = seq;
           state.last_stored_at = storedAtOf(storedAtMs);

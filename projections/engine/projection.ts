@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import type { EventType, TideEvent } from "../../src/events/catalogue.ts";
-import type { StoredEvent } from "../../src/store/read-stream.ts";
+import type { StoredEvent, StreamMessage } from "../../src/store/read-stream.ts";
 
 export type ProjectionPlace = "edge" | "cloud";
 
@@ -8,6 +8,12 @@ export type ProjectionPlace = "edge" | "cloud";
 export interface ProjectionSource {
   stream: string;
   subject?: string;
+  /**
+   * Why a stored message must not be applied although it decodes (e.g. it
+   * claims an edge it did not come from); `undefined` to apply it. Such a
+   * message is skipped and counted like an invalid one.
+   */
+  refuse?: (message: StreamMessage) => string | undefined;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { forgedOrigin } from "../../src/store/source-origin.ts";
 import type { Projection } from "../engine/projection.ts";
 
 /**
@@ -8,10 +9,11 @@ import type { Projection } from "../engine/projection.ts";
  */
 export const modelsProjection: Projection = {
   name: "models",
-  version: 2,
+  version: 3,
   description: "model registry: versions, lineage, metrics, artifacts, edge activations",
   places: ["cloud"],
-  source: () => ({ stream: "MODELS" }),
+  // Edges' reports arrive through their REPORTS streams: one that claims another edge is skipped (src/store/source-origin.ts).
+  source: () => ({ stream: "MODELS", refuse: forgedOrigin }),
   tables: ["models", "model_edges"],
   schema: `
     CREATE TABLE IF NOT EXISTS models (

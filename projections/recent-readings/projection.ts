@@ -1,4 +1,5 @@
 import type { Projection } from "../engine/projection.ts";
+import { readingsSource } from "../source.ts";
 
 /** Readings kept per device: enough for a few dozen one-step forecasts with any window up to ~56. */
 export const RECENT_READINGS_PER_DEVICE = 64;
@@ -10,10 +11,10 @@ export const RECENT_READINGS_PER_DEVICE = 64;
  */
 export const recentReadingsProjection: Projection = {
   name: "recent_readings",
-  version: 1,
+  version: 2,
   description: `the newest ${RECENT_READINGS_PER_DEVICE} readings of every device (drift monitoring)`,
   places: ["cloud"],
-  source: () => ({ stream: "READINGS", subject: "tide.reading.>" }),
+  source: () => readingsSource("cloud"),
   tables: ["recent_readings"],
   schema: `
     CREATE TABLE IF NOT EXISTS recent_readings (

@@ -5,7 +5,7 @@ import { readingsSource } from "../source.ts";
 /** count / mean / min / max of each measurement, per device per minute of device time. */
 export const sensorStatsProjection: Projection = {
   name: "sensor_stats",
-  version: 1,
+  version: 2,
   description: "count/mean/min/max per device per minute",
   source: readingsSource,
   tables: ["sensor_stats"],

@@ -7,6 +7,7 @@ import { CLOUD_DOMAIN } from "../ids.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { appendToStream } from "../store/append-to-stream.ts";
 import { startControlFeed, type ControlFeed } from "../store/control-feed.ts";
+import { forgedOrigin } from "../store/source-origin.ts";
 import { createSerialRounds } from "../control/serial-rounds.ts";
 import { decide } from "./decide.ts";
 import { evolve, initialState } from "./evolve.ts";
@@ -113,6 +114,8 @@ export function createRolloutController(options: RolloutControllerOptions) {
         nc,
         streams: FOLLOWED,
         logger: log,
+        // An edge's reports reach MODELS through its REPORTS stream: one that claims another edge is not believed.
+        refuse: forgedOrigin,
         onEvent: ({ event, seq, storedAt, subject }, stream) => {
           state = evolve(state, { stream: stream as Folded["stream"], seq, storedAt, subject, event });
           if (ready && autoRun && POKES.has(event.type)) void round();

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage } from "../errors.ts";
 import { CLOUD_DOMAIN } from "../ids.ts";
 import { silentLogger, type Logger } from "../log.ts";
-import { readStream, type StoredEvent } from "./read-stream.ts";
+import { readStream, type ReadEventsOptions, type StoredEvent, type StoredMessage } from "./read-stream.ts";
 
 /** Which control streams to follow, and what to call with each event. */
 export interface ControlFeedOptions {
@@ -14,6 +14,8 @@ export interface ControlFeedOptions {
   onEvent(stored: StoredEvent, stream: string): void;
   domain?: string;
   logger?: Logger;
+  /** Events to leave out although they decode (`readStream`'s `refuse`): logged and skipped. */
+  refuse?: ReadEventsOptions["refuse"];
 }
 
 /**
@@ -26,7 +28,7 @@ export interface ControlFeedOptions {
  * resumes after the last event seen, with backoff.
  */
 export function startControlFeed(options: ControlFeedOptions) {
-  const { nc, streams, onEvent, domain = CLOUD_DOMAIN, logger = silentLogger } = options;
+  const { nc, streams, onEvent, domain = CLOUD_DOMAIN, logger = silentLogger, refuse } = options;
   const controller = new AbortController();
   let pendingStreams = streams.length;
   let markCaughtUp: () => void = () => undefined;
@@ -61,6 +63,15 @@ export function startControlFeed(options: ControlFeedOptions) {
             logger.warn({ stream, seq: m.seq, err: failure.message }, "invalid control event skipped");
             reached(m.seq);
           },
+          ...(refuse
+            ? {
+                refuse,
+                onRefused: (m: StoredMessage, why: string) => {
+                  logger.warn({ stream, seq: m.seq, subject: m.subject, err: why }, "control event refused: skipped");
+                  reached(m.seq);
+                },
+              }
+            : {}),
         })) {
           onEvent(stored, stream);
           reached(stored.seq);

@@ -37,6 +37,25 @@ function rawOf(msg: DeliveredMessage): { bytes: Uint8Array; hdr: number } | unde
 }
 
 /**
+ * One header of a stored message (its first value), read from the raw header
+ * bytes when nats.js has not parsed them (no MsgHdrs made), else through
+ * `msg.headers`. `undefined` when the message does not have it.
+ */
+export function headerValueOf(msg: DeliveredMessage, name: string): string | undefined {
+  const raw = rawOf(msg);
+  if (raw) {
+    if (raw.hdr <= 0) return undefined;
+    const text = latin1Slice.call(raw.bytes, 0, raw.hdr);
+    const at = text.indexOf(`\r\n${name}:`);
+    if (at < 0) return undefined;
+    const from = at + name.length + 3;
+    return text.slice(from, text.indexOf("\r\n", from)).trim();
+  }
+  const value = msg.headers?.get(name);
+  return value ? value : undefined;
+}
+
+/**
  * The CloudEvents attributes of a stored message, read from its raw header
  * bytes when nats.js has not parsed them yet (`parseEnvelopeHeaders`), else
  * through `msg.headers`. `undefined` when the message has no headers.

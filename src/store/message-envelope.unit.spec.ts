@@ -2,7 +2,7 @@ import { headers as natsHeaders, type Msg, type MsgHdrsImpl } from "nats";
 import { MsgImpl, Parser } from "nats/lib/nats-base-client/internal_mod.js";
 import { describe, expect, it } from "vitest";
 import { attributesOf, CE, createEvent, decodeEvent, encodeEvent, type TideEvent } from "../events/index.ts";
-import { decodeStored, envelopeOf } from "./message-envelope.ts";
+import { decodeStored, envelopeOf, headerValueOf } from "./message-envelope.ts";
 import { parseAckSubject, replyBytesOf, StreamMessage } from "./stream-message.ts";
 
 const encoder = new TextEncoder();
@@ -126,5 +126,29 @@ describe("decodeStored", () => {
     const decoded = decodeStored(received(headerText, bodyText));
     expect(decoded.success).toBe(false);
     expect(decoded).toEqual(viaNats(headerText, bodyText));
+  });
+});
+
+describe("headerValueOf", () => {
+  const withSource = headerBlock.replace(/\r\n\r\n$/, "\r\nNats-Stream-Source: UPLINK:6LmyhmDQ 42\r\n\r\n");
+
+  it("reads one header from the raw bytes, leaving nats.js's headers unparsed", () => {
+    const m = received(withSource, body);
+    expect(headerValueOf(m, "Nats-Stream-Source")).toBe("UPLINK:6LmyhmDQ 42");
+    expect(headerValueOf(m, "Nats-Msg-Id")).toBe("reading-1");
+    expect(headerValueOf(m, "Nats-Expected-Stream")).toBeUndefined();
+    expect(internalsOf(m)._headers).toBeUndefined();
+  });
+
+  it("reads it through nats.js's headers once they are parsed, and finds nothing without headers", () => {
+    const m = received(withSource, body);
+    expect(m.headers?.get("Nats-Stream-Source")).toBe("UPLINK:6LmyhmDQ 42");
+    expect(headerValueOf(m, "Nats-Stream-Source")).toBe("UPLINK:6LmyhmDQ 42");
+    expect(headerValueOf(received(undefined, body), "Nats-Stream-Source")).toBeUndefined();
+  });
+
+  it("does not take a header whose name only ends like the one asked for", () => {
+    const m = received(headerBlock.replace(/\r\n\r\n$/, "\r\nX-Nats-Stream-Source: forged\r\n\r\n"), body);
+    expect(headerValueOf(m, "Nats-Stream-Source")).toBeUndefined();
   });
 });

@@ -392,14 +392,26 @@ export interface ReadEventsOptions extends ReadOptions {
    * happen: appends validate). Default: throw a ValidationError.
    */
   onInvalid?: (message: StoredMessage, failure: DecodeFailure) => void;
+  /**
+   * Why a message that decodes must still not be taken (e.g. `forgedOrigin`:
+   * it claims an edge it did not come from); `undefined` to take it. A refused
+   * message is skipped and passed to `onRefused`.
+   */
+  refuse?: (message: StreamMessage) => string | undefined;
+  onRefused?: (message: StoredMessage, why: string) => void;
 }
 
 /** `readMessages`, decoded and validated into events (older versions upcast). */
 export async function* readStream(nc: NatsConnection, options: ReadEventsOptions): AsyncGenerator<StoredEvent> {
-  const { onInvalid } = options;
+  const { onInvalid, refuse, onRefused } = options;
   for await (const batch of readBatches(nc, options)) {
     for (const m of batch) {
       const decoded = decodeStored(m);
+      const refused = decoded.success ? refuse?.(m) : undefined;
+      if (refused !== undefined) {
+        onRefused?.(storedMessageOf(m), refused);
+        continue;
+      }
       if (!decoded.success) {
         if (onInvalid) {
           onInvalid(storedMessageOf(m), decoded);

@@ -1,5 +1,6 @@
 import type { NatsConnection } from "nats";
 import { CLOUD_DOMAIN } from "../ids.ts";
+import { forgedOrigin } from "../store/source-origin.ts";
 import { readStream } from "../store/read-stream.ts";
 import type { TrainingReading } from "./dataset.ts";
 
@@ -43,6 +44,9 @@ export async function readTrainingReadings(nc: NatsConnection, range: ReadingRan
     ...(fromSeq ? { fromSeq } : {}),
     ...(toSeq ? { toSeq } : {}),
     onInvalid: () => void invalid++,
+    // Readings under one edge's subjects that another edge's UPLINK delivered are not trained on.
+    refuse: forgedOrigin,
+    onRefused: () => void invalid++,
   })) {
     const { event } = stored;
     if (event.type !== "tide.reading.recorded.v1") continue;

@@ -1,0 +1,51 @@
+import { createHash } from "node:crypto";
+import { edgeDomain } from "../ids.ts";
+import { headerValueOf, type DeliveredMessage } from "./message-envelope.ts";
+
+/**
+ * Where a sourced message came from, as the cloud's JetStream says.
+ *
+ * A cloud stream that sources an edge's stream stores each message with the
+ * subject the edge gave it: nats-server 2.9.10 applies a source's filter on
+ * the edge's side, so a compromised edge could put readings under another
+ * edge's subjects into its own UPLINK, and the cloud READINGS would store
+ * them as they are. What the edge cannot choose is the `Nats-Stream-Source`
+ * header the cloud's JetStream stamps on every sourced message (it replaces
+ * any the edge sent): `<stream>:<hash of the source's API prefix> <seq>`. So
+ * a cloud reader checks that a message under edge X's subjects came from
+ * edge X's stream.
+ */
+export const STREAM_SOURCE_HEADER = "Nats-Stream-Source";
+
+const DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/** nats-server's short name hash (`getHash`): the first 8 bytes of SHA-256, each as a base-62 digit. */
+export function serverHash(name: string): string {
+  const bytes = createHash("sha256").update(name).digest();
+  let hash = "";
+  for (let i = 0; i < 8; i++) hash += DIGITS[bytes[i]! % DIGITS.length];
+  return hash;
+}
+
+/** The origin the cloud's JetStream stamps on what it sources from `stream` of `edge` (`external.api` `$JS.edge-<id>.API`). */
+export function edgeSourceOrigin(stream: string, edge: string): string {
+  return `${stream}:${serverHash(`$JS.${edgeDomain(edge)}.API`)}`;
+}
+
+/**
+ * Why a sourced message in a cloud stream is not what its subject claims:
+ * the subject names edge X (`tide.<family>.<edge>...`: readings, summaries
+ * and distribution stats in READINGS, reports in MODELS) but the message was
+ * sourced from another edge's stream. `undefined` when it came from edge X,
+ * or when it was not sourced at all (stored in the cloud itself, which no
+ * edge can do).
+ */
+export function forgedOrigin(message: DeliveredMessage & { readonly subject: string }): string | undefined {
+  const header = headerValueOf(message, STREAM_SOURCE_HEADER);
+  if (header === undefined) return undefined;
+  const origin = header.split(" ")[0] ?? "";
+  const edge = message.subject.split(".")[2];
+  if (!edge) return `sourced from ${origin}, but its subject names no edge`;
+  const expected = serverHash(`$JS.${edgeDomain(edge)}.API`);
+  return origin.slice(origin.indexOf(":") + 1) === expected ? undefined : `sourced from ${origin}, not from edge ${edge} (its streams are <name>:${expected})`;
+}
