@@ -112,8 +112,9 @@ export const EDGE_READABLE_CLOUD_STREAMS = ["ROLLOUTS", "TASKS", "MODELS", "READ
  * The cloud JetStream API an edge may call, as the hub's cloud account
  * exports it to each edge's account: JetStream info (the link monitor's
  * round trip) and, for each readable stream, its info and its message gets
- * (by sequence, next by subject, last by subject; direct or through the
- * leader). Nothing else: no consumer of any kind (whoever creates a consumer
+ * through the stream leader (by sequence, next by subject, last by subject:
+ * `STREAM.MSG.GET`, what nats.js and src/store/read-by-gets.ts use; direct
+ * gets are not needed, so not exported). Nothing else: no consumer of any kind (whoever creates a consumer
  * picks where a push consumer delivers, which would make the cloud's
  * JetStream publish in the cloud account on an edge's behalf), no stream
  * administration, no other stream.
@@ -121,7 +122,7 @@ export const EDGE_READABLE_CLOUD_STREAMS = ["ROLLOUTS", "TASKS", "MODELS", "READ
 export function edgeCloudApi(api = "$JS.API"): string[] {
   return [
     `${api}.INFO`,
-    ...EDGE_READABLE_CLOUD_STREAMS.flatMap((s) => [`${api}.STREAM.INFO.${s}`, `${api}.STREAM.MSG.GET.${s}`, `${api}.DIRECT.GET.${s}`, `${api}.DIRECT.GET.${s}.>`]),
+    ...EDGE_READABLE_CLOUD_STREAMS.flatMap((s) => [`${api}.STREAM.INFO.${s}`, `${api}.STREAM.MSG.GET.${s}`]),
   ];
 }
 
