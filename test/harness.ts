@@ -56,16 +56,30 @@ export async function givenFleet(options: Omit<Parameters<typeof startFleet>[0],
   };
 }
 
-/** Poll `probe` until it returns a value that satisfies `done`, or fail with the last value after `timeoutMs`. */
+/**
+ * Poll `probe` until it returns a value that satisfies `done`, or fail with
+ * the last value after `timeoutMs`. A probe that throws is tried again (a
+ * server restarting answers a request with a timeout or "no responders" for
+ * a moment); if the last try threw, that error is what the failure says.
+ */
 export async function eventually<T>(probe: () => Promise<T> | T, done: (value: T) => boolean, timeoutMs = 30_000, what = "condition"): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let last: T = await probe();
-  while (!done(last)) {
-    if (Date.now() > deadline) throw new Error(`${what} not reached after ${timeoutMs} ms; last value: ${JSON.stringify(last)}`);
+  for (;;) {
+    let outcome: { value: T } | { error: unknown };
+    try {
+      outcome = { value: await probe() };
+    } catch (error) {
+      outcome = { error };
+    }
+    if ("value" in outcome && done(outcome.value)) return outcome.value;
+    if (Date.now() > deadline) {
+      if ("error" in outcome) {
+        throw new Error(`${what} not reached after ${timeoutMs} ms; the last try failed: ${outcome.error instanceof Error ? outcome.error.message : String(outcome.error)}`, { cause: outcome.error });
+      }
+      throw new Error(`${what} not reached after ${timeoutMs} ms; last value: ${JSON.stringify(outcome.value)}`);
+    }
     await sleep(100);
-    last = await probe();
   }
-  return last;
 }
 
 /** Messages in a stream of a domain. */
