@@ -3,6 +3,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApplier, openProjectionDb, projectionCatalogue } from "../projections/index.ts";
+import { openPlaces, verifyFleet } from "../src/audit/index.ts";
 import { createEvent, encodeEvent } from "../src/events/envelope.ts";
 import { modelActivated } from "../src/events/model.ts";
 import { readingRecorded } from "../src/events/reading.ts";
@@ -132,6 +133,25 @@ describe("where a sourced reading came from", () => {
       expect(devices).not.toContain("dev-forged");
     } finally {
       db.close();
+    }
+  });
+
+  it("tide audit verify reports each as an origin violation, and passes the genuine ones", async () => {
+    const places = await openPlaces(given.topology.file);
+    try {
+      const report = await verifyFleet(places, { settleMs: 2000 });
+      const origin = report.findings.filter((f) => f.check === "origin");
+      expect(origin.map((f) => [f.severity, f.stream, f.message])).toEqual([
+        ["violation", "MODELS", "1 message(s) sourced from one edge under another edge's subjects"],
+        ["violation", "READINGS", "1 message(s) sourced from one edge under another edge's subjects"],
+      ]);
+      expect(JSON.stringify(origin.map((f) => f.details))).toContain(subjects.reading("2", "dev-forged"));
+      expect(JSON.stringify(origin.map((f) => f.details))).not.toContain("dev-ok");
+      // Every sourced message was looked at: the two genuine ones and the two forged ones.
+      expect(report.checked.origin).toBe(4);
+      expect(report.ok).toBe(false);
+    } finally {
+      await places.close();
     }
   });
 });

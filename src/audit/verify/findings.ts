@@ -10,6 +10,8 @@ export const VerifyCheck = {
   Artifacts: "artifacts",
   /** Every stored event passes its schema. */
   Schema: "schema",
+  /** Every message the cloud sourced from an edge names that edge in its subject (its `Nats-Stream-Source`: src/store/source-origin.ts). */
+  Origin: "origin",
 } as const;
 export type VerifyCheck = (typeof VerifyCheck)[keyof typeof VerifyCheck];
 

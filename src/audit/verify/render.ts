@@ -6,9 +6,10 @@ const TITLES = {
   gaps: "no unexplained sequence gaps",
   artifacts: "artifacts match their published digests",
   schema: "every stored event passes its schema",
+  origin: "every event the cloud sourced from an edge names that edge",
 } as const;
 
-const UNITS = { reach: "place(s)", union: "id(s) compared", gaps: "stream(s)", artifacts: "artifact(s)", schema: "message(s)" } as const;
+const UNITS = { reach: "place(s)", union: "id(s) compared", gaps: "stream(s)", artifacts: "artifact(s)", schema: "message(s)", origin: "sourced message(s)" } as const;
 
 /** `tide audit verify` for people: one line per check, then every finding. */
 export function renderVerifyReport(report: VerifyReport): string {

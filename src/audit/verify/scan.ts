@@ -1,6 +1,7 @@
 import type { NatsConnection, StreamInfo } from "nats";
 import type { TideEvent } from "../../events/index.ts";
-import { envelopeOf } from "../../store/message-envelope.ts";
+import { envelopeOf, headerValueOf } from "../../store/message-envelope.ts";
+import { forgedOrigin, STREAM_SOURCE_HEADER } from "../../store/source-origin.ts";
 import { decodeStored, readBatches } from "../../store/read-stream.ts";
 import { SHOW_IDS, type Finding } from "./findings.ts";
 import type { IdEntry } from "./union.ts";
@@ -20,6 +21,8 @@ export interface ScanOptions {
   /** Every valid event, as it is read. */
   onEvent?: (event: TideEvent, seq: number) => void;
   fromSeq?: number;
+  /** Check that every sourced message came from the edge its subject names (`forgedOrigin`). */
+  origins?: boolean;
 }
 
 export interface StreamScan {
@@ -29,20 +32,34 @@ export interface StreamScan {
   entries: IdEntry[];
   /** Schema violations (at most SHOW_IDS in details; the count is exact). */
   invalid: Finding | undefined;
+  /** Sourced messages whose origin was checked. */
+  sourced: number;
+  /** Sourced messages under another edge's subjects (at most SHOW_IDS in details; the count is exact). */
+  forged: Finding | undefined;
 }
 
 /** Read a whole stream once: check every message against its schema and collect what the other checks need. */
 export async function scanStream(nc: NatsConnection, domain: string, stream: string, options: ScanOptions = {}): Promise<StreamScan> {
-  const { collectIds, sourceSeqs = false, onEvent, fromSeq } = options;
-  const scan: StreamScan = { messages: 0, lastSeq: 0, entries: [], invalid: undefined };
+  const { collectIds, sourceSeqs = false, onEvent, fromSeq, origins = false } = options;
+  const scan: StreamScan = { messages: 0, lastSeq: 0, entries: [], invalid: undefined, sourced: 0, forged: undefined };
   const bad: Array<{ seq: number; subject: string; reason: string; message: string }> = [];
   let badCount = 0;
+  const forged: Array<{ seq: number; subject: string; why: string }> = [];
+  let forgedCount = 0;
   for await (const batch of readBatches(nc, { stream, domain, ...(fromSeq ? { fromSeq } : {}) })) {
     for (const m of batch) {
       const seq = m.seq;
       scan.messages++;
       scan.lastSeq = seq;
       const decoded = decodeStored(m);
+      if (origins && headerValueOf(m, STREAM_SOURCE_HEADER) !== undefined) {
+        scan.sourced++;
+        const why = forgedOrigin(m);
+        if (why !== undefined) {
+          forgedCount++;
+          if (forged.length < SHOW_IDS) forged.push({ seq, subject: m.subject, why });
+        }
+      }
       let id: string | undefined;
       if (decoded.success) {
         id = decoded.event.metadata.id;
@@ -64,6 +81,9 @@ export async function scanStream(nc: NatsConnection, domain: string, stream: str
   }
   if (badCount > 0) {
     scan.invalid = { check: "schema", severity: "violation", domain, stream, message: `${badCount} stored message(s) are not valid events`, details: { first: bad } };
+  }
+  if (forgedCount > 0) {
+    scan.forged = { check: "origin", severity: "violation", domain, stream, message: `${forgedCount} message(s) sourced from one edge under another edge's subjects`, details: { first: forged } };
   }
   return scan;
 }

@@ -46,12 +46,13 @@ async function sourceLags(cloud: NatsConnection, domain: string, aggregate: stri
 /**
  * `tide audit verify`: read every stream of the cloud and of every edge once,
  * and check the union (nothing lost or duplicated between each edge and the
- * cloud), sequence gaps, published artifacts and every event's schema.
+ * cloud), sequence gaps, published artifacts, every event's schema and the
+ * origin of every message the cloud sourced from an edge.
  */
 export async function verifyFleet(places: AuditPlaces, options: VerifyOptions = {}): Promise<VerifyReport> {
   const { settleMs = 10_000, onStep = () => undefined, now = Date.now } = options;
   const findings: Finding[] = [];
-  const checked = { reach: 0, union: 0, gaps: 0, artifacts: 0, schema: 0 };
+  const checked = { reach: 0, union: 0, gaps: 0, artifacts: 0, schema: 0, origin: 0 };
   const cloudDomain = places.cloudDomain;
   const published: Array<TideEvent<"tide.model.published.v1">> = [];
 
@@ -67,11 +68,13 @@ export async function verifyFleet(places: AuditPlaces, options: VerifyOptions = 
     if (isStoreStream(name)) continue;
     const pair = PAIRS.find((p) => p.aggregate === name);
     const scan = await scanStream(places.cloud, cloudDomain, name, {
-      ...(pair ? { collectIds: pair.fromEdges, sourceSeqs: true } : {}),
+      ...(pair ? { collectIds: pair.fromEdges, sourceSeqs: true, origins: true } : {}),
       ...(name === "MODELS" ? { onEvent: (e: TideEvent) => void (e.type === "tide.model.published.v1" && published.push(e)) } : {}),
     });
     checked.schema += scan.messages;
+    checked.origin += scan.sourced;
     if (scan.invalid) findings.push(scan.invalid);
+    if (scan.forged) findings.push(scan.forged);
     if (pair) {
       const trim = frontTrim(info, now());
       const removedUpTo = Date.parse(info.state.messages > 0 ? info.state.first_ts : info.state.last_ts);
