@@ -1,7 +1,8 @@
-import type { JetStreamClient, MsgRequest } from "nats";
+import type { JetStreamClient } from "nats";
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { isNoMessage } from "../../src/store/api-errors.ts";
+import { getMessage } from "../../src/store/read-by-gets.ts";
 import { readFile } from "node:fs/promises";
 import { NotFoundError, ValidationError, errorMessage } from "../../src/errors.ts";
 import { loadModelArtifact, sha256, type LoadedModel } from "../../src/model/artifact.ts";
@@ -110,15 +111,13 @@ export async function readObjectStoreArtifact(js: ObjectStoreClient, bucket: str
   if (info.options?.link !== undefined) throw new ValidationError(`model artifact ${source} is a link, not an artifact`, ["object store links are not followed"]);
   const chunks: Uint8Array[] = [];
   let seq = 1;
-  try {
-    while (chunks.length < info.chunks) {
-      const chunk = await jsm.streams.getMessage(stream, { seq, next_by_subj: `$O.${bucket}.C.${info.nuid}` } as unknown as MsgRequest);
-      chunks.push(chunk.data);
-      seq = chunk.seq + 1;
-    }
-  } catch (error) {
-    if (isNoMessage(error)) throw new IntegrityError(source, `${chunks.length} of ${info.chunks} chunks in the store`);
-    throw failed(error);
+  while (chunks.length < info.chunks) {
+    const chunk = await getMessage(jsm, stream, { seq, next_by_subj: `$O.${bucket}.C.${info.nuid}` }).catch((error: unknown) => {
+      throw failed(error);
+    });
+    if (!chunk) throw new IntegrityError(source, `${chunks.length} of ${info.chunks} chunks in the store`);
+    chunks.push(chunk.data);
+    seq = chunk.seq + 1;
   }
   const bytes = Buffer.concat(chunks);
   if (bytes.byteLength !== info.size) throw new IntegrityError(source, `chunks hold ${bytes.byteLength} bytes, the entry says ${info.size}`);

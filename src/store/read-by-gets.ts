@@ -46,8 +46,11 @@ function streamMessageOf(m: StoredMsg, known: number): StreamMessage {
   return new StreamMessage({ subject: m.subject, headers: m.header, data: m.data }, m.seq, 0, ms, Math.max(0, known - m.seq), subMs);
 }
 
-/** A get that found nothing is `undefined`; anything else that failed throws. */
-async function get(jsm: JetStreamManager, stream: string, query: { seq: number; next_by_subj?: string }): Promise<StoredMsg | undefined> {
+/**
+ * A message get by sequence, or the next message from `seq` on `next_by_subj`.
+ * A get that found nothing is `undefined`; anything else that failed throws.
+ */
+export async function getMessage(jsm: JetStreamManager, stream: string, query: { seq: number; next_by_subj?: string }): Promise<StoredMsg | undefined> {
   try {
     // nats.js types only the get by sequence and by last subject; the server (2.9+) takes next_by_subj too.
     return await jsm.streams.getMessage(stream, query as MsgRequest);
@@ -88,21 +91,22 @@ export async function* readBatchesByGets(nc: NatsConnection, options: ReadOption
     try {
       if (next > known || subject) {
         // The next message (matching the filter), wherever it is: also how a live tail learns of new ones.
-        const first = await get(jsm, stream, { seq: next, next_by_subj: subject ?? ">" });
+        const first = await getMessage(jsm, stream, { seq: next, next_by_subj: subject ?? ">" });
         found = first ? [first] : [];
         if (first && subject) {
           // Go on along the filter for up to a batch while the messages are known to exist.
           while (found.length < Math.min(batch, WINDOW) && found.at(-1)!.seq < Math.min(known, end)) {
-            const more = await get(jsm, stream, { seq: found.at(-1)!.seq + 1, next_by_subj: subject });
+            const more = await getMessage(jsm, stream, { seq: found.at(-1)!.seq + 1, next_by_subj: subject });
             if (!more) break;
             found.push(more);
           }
         }
-        if (!first) next = Math.max(next, subject ? known + 1 : next);
+        // Nothing on the filter up to the stream's end: go on from past it.
+        if (!first && subject) next = Math.max(next, known + 1);
       } else {
         const upTo = Math.min(known, end, next + Math.min(batch, WINDOW) - 1);
         const seqs = Array.from({ length: upTo - next + 1 }, (_, i) => next + i);
-        found = (await Promise.all(seqs.map((seq) => get(jsm, stream, { seq })))).filter((m): m is StoredMsg => m !== undefined);
+        found = (await Promise.all(seqs.map((seq) => getMessage(jsm, stream, { seq })))).filter((m): m is StoredMsg => m !== undefined);
         next = upTo + 1;
       }
       failures = 0;

@@ -27,25 +27,46 @@ export function serverHash(name: string): string {
   return hash;
 }
 
+/**
+ * The cloud's JetStream names a source by its API prefix's `serverHash`: kept
+ * per edge (one SHA-256 each, not one per message). Edge names come from
+ * subjects an edge may choose, so the cache is bounded.
+ */
+const edgeHashes = new Map<string, string>();
+const EDGE_HASHES_MAX = 4096;
+function edgeHash(edge: string): string {
+  let hash = edgeHashes.get(edge);
+  if (hash === undefined) {
+    hash = serverHash(`$JS.${edgeDomain(edge)}.API`);
+    if (edgeHashes.size < EDGE_HASHES_MAX) edgeHashes.set(edge, hash);
+  }
+  return hash;
+}
+
 /** The origin the cloud's JetStream stamps on what it sources from `stream` of `edge` (`external.api` `$JS.edge-<id>.API`). */
 export function edgeSourceOrigin(stream: string, edge: string): string {
-  return `${stream}:${serverHash(`$JS.${edgeDomain(edge)}.API`)}`;
+  return `${stream}:${edgeHash(edge)}`;
 }
 
 /**
  * Why a sourced message in a cloud stream is not what its subject claims:
  * the subject names edge X (`tide.<family>.<edge>...`: readings, summaries
  * and distribution stats in READINGS, reports in MODELS) but the message was
- * sourced from another edge's stream. `undefined` when it came from edge X,
- * or when it was not sourced at all (stored in the cloud itself, which no
- * edge can do).
+ * sourced from another edge's stream (its `Nats-Stream-Source` header, the
+ * `sourceHeader` given). `undefined` when it came from edge X, or when it was
+ * not sourced at all (no header: stored in the cloud itself, which no edge
+ * can do).
  */
-export function forgedOrigin(message: DeliveredMessage & { readonly subject: string }): string | undefined {
-  const header = headerValueOf(message, STREAM_SOURCE_HEADER);
-  if (header === undefined) return undefined;
-  const origin = header.split(" ")[0] ?? "";
-  const edge = message.subject.split(".")[2];
+export function forgedOriginOf(subject: string, sourceHeader: string | undefined): string | undefined {
+  if (sourceHeader === undefined) return undefined;
+  const origin = sourceHeader.split(" ")[0] ?? "";
+  const edge = subject.split(".")[2];
   if (!edge) return `sourced from ${origin}, but its subject names no edge`;
-  const expected = serverHash(`$JS.${edgeDomain(edge)}.API`);
+  const expected = edgeHash(edge);
   return origin.slice(origin.indexOf(":") + 1) === expected ? undefined : `sourced from ${origin}, not from edge ${edge} (its streams are <name>:${expected})`;
+}
+
+/** `forgedOriginOf` a stored message, its header read from the raw bytes. */
+export function forgedOrigin(message: DeliveredMessage & { readonly subject: string }): string | undefined {
+  return forgedOriginOf(message.subject, headerValueOf(message, STREAM_SOURCE_HEADER));
 }

@@ -183,6 +183,8 @@ function usersFile(what: string, users: string[]): string {
 }
 
 const exportTo = (accounts: readonly string[]) => `accounts: ${list(accounts)}`;
+const serviceExport = (subject: string, to: readonly string[], extra = "") => `{ service: ${q(subject)}, ${exportTo(to)}${extra} }`;
+const streamExport = (subject: string, to: readonly string[]) => `{ stream: ${q(subject)}, ${exportTo(to)} }`;
 const serviceImport = (account: string, subject: string) => `{ service: { account: ${q(account)}, subject: ${q(subject)} } }`;
 const streamImport = (account: string, subject: string) => `{ stream: { account: ${q(account)}, subject: ${q(subject)} } }`;
 
@@ -216,13 +218,13 @@ export function renderHubAccounts(credentials: Credentials, edges: readonly stri
       jetstream: true,
       users: [renderUser(credentials.service, ["STANDARD"])],
       exports: edges.length === 0 ? [] : [
-        ...[...edgeCloudApi(), subjects.task("*"), OFFLOAD_SUBJECT].map((subject) => `{ service: ${q(subject)}, ${exportTo(edgeAccounts)} }`),
-        ...edges.map((edge) => `{ service: ${q(subjects.node(edgeDomain(edge)))}, ${exportTo([edgeAccount(edge)])} }`),
-        `{ stream: ${q(`${PROBE_DOWN}.>`)}, ${exportTo(edgeAccounts)} }`,
+        ...[...edgeCloudApi(), subjects.task("*"), OFFLOAD_SUBJECT].map((subject) => serviceExport(subject, edgeAccounts)),
+        ...edges.map((edge) => serviceExport(subjects.node(edgeDomain(edge)), [edgeAccount(edge)])),
+        streamExport(`${PROBE_DOWN}.>`, edgeAccounts),
         // Flow control of the cloud streams' sources: the edge's consumer waits for these replies. As a stream (not
         // a service import of each edge's, which 2.9.10 cannot hold twice under one subject) every edge's account
         // gets them, and only the edge whose consumer asked has interest; they carry nothing.
-        `{ stream: "$JS.FC.>", ${exportTo(edgeAccounts)} }`,
+        streamExport("$JS.FC.>", edgeAccounts),
       ],
       imports: edges.flatMap((edge) => {
         const own = edgeDomain(edge);
@@ -239,9 +241,9 @@ export function renderHubAccounts(credentials: Credentials, edges: readonly stri
         users: [renderUser(own.leaf, ["LEAFNODE"], leafPermissions(edge))],
         exports: [
           // A request may be answered by many messages (a pull of a batch).
-          `{ service: ${q(`$JS.${domain}.API.>`)}, ${exportTo([CLOUD_ACCOUNT])}, response_type: stream }`,
-          `{ stream: ${q(`deliver.${domain}.>`)}, ${exportTo([CLOUD_ACCOUNT])} }`,
-          `{ stream: ${q(`${PROBE_UP}.${domain}.>`)}, ${exportTo([CLOUD_ACCOUNT])} }`,
+          serviceExport(`$JS.${domain}.API.>`, [CLOUD_ACCOUNT], ", response_type: stream"),
+          streamExport(`deliver.${domain}.>`, [CLOUD_ACCOUNT]),
+          streamExport(`${PROBE_UP}.${domain}.>`, [CLOUD_ACCOUNT]),
         ],
         imports: [
           ...[...edgeCloudApi(), ...edgeCloudServices(edge)].map((subject) => serviceImport(CLOUD_ACCOUNT, subject)),

@@ -1,7 +1,7 @@
 import type { NatsConnection, StreamInfo } from "nats";
 import type { TideEvent } from "../../events/index.ts";
 import { envelopeOf, headerValueOf } from "../../store/message-envelope.ts";
-import { forgedOrigin, STREAM_SOURCE_HEADER } from "../../store/source-origin.ts";
+import { forgedOriginOf, STREAM_SOURCE_HEADER } from "../../store/source-origin.ts";
 import { decodeStored, readBatches } from "../../store/read-stream.ts";
 import { SHOW_IDS, type Finding } from "./findings.ts";
 import type { IdEntry } from "./union.ts";
@@ -52,9 +52,10 @@ export async function scanStream(nc: NatsConnection, domain: string, stream: str
       scan.messages++;
       scan.lastSeq = seq;
       const decoded = decodeStored(m);
-      if (origins && headerValueOf(m, STREAM_SOURCE_HEADER) !== undefined) {
+      const sourceHeader = origins ? headerValueOf(m, STREAM_SOURCE_HEADER) : undefined;
+      if (sourceHeader !== undefined) {
         scan.sourced++;
-        const why = forgedOrigin(m);
+        const why = forgedOriginOf(m.subject, sourceHeader);
         if (why !== undefined) {
           forgedCount++;
           if (forged.length < SHOW_IDS) forged.push({ seq, subject: m.subject, why });
