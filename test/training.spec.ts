@@ -82,14 +82,16 @@ describe("training in the cloud", () => {
     expect(registry.models[0]).toMatchObject({ version: completed.version, runId, dataRange: published.dataRange });
   });
 
-  it("emits one epoch event per epoch run", async () => {
+  it("emits one epoch event per epoch run, and publishes the weights of the epoch that validated best", async () => {
     const events = await runEnded(cloudNc, runId);
     const started = dataOf(events, "tide.training.started.v1");
-    const epochs = events.filter((e) => e.type === "tide.training.epoch.completed.v1").map((e) => e.data as { epoch: number; samples: number; loss: number });
+    const epochs = events.filter((e) => e.type === "tide.training.epoch.completed.v1").map((e) => e.data as { epoch: number; samples: number; loss: number; valLoss: number });
     expect(started.epochs).toBe(EPOCHS);
     expect(epochs.map((e) => e.epoch)).toEqual(Array.from({ length: EPOCHS }, (_, i) => i + 1));
     expect(epochs.every((e) => e.samples === started.samples.train && Number.isFinite(e.loss))).toBe(true);
     expect(published.metrics.epochs).toBe(EPOCHS);
+    const best = epochs.reduce((a, b) => (b.valLoss < a.valLoss ? b : a));
+    expect(published.metrics).toMatchObject({ bestEpoch: best.epoch, valLoss: best.valLoss, loss: best.loss });
   });
 
   it("signs the publication with the cloud's ed25519 key over version, location and digest", () => {

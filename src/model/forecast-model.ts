@@ -1,5 +1,6 @@
 import type { LayersModel, Sequential, Tensor } from "@tensorflow/tfjs";
 import type { Tf } from "./backend.ts";
+import { createRandom } from "../../edge-runtime/simulator/prng.ts";
 import { DEFAULT_WINDOW, FEATURES, inputSize, normaliser, type NormalisationStats } from "./features.ts";
 
 export interface ForecastModelOptions {
@@ -100,17 +101,30 @@ export interface TrainOptions {
   targets: number[];
   epochs: number;
   batchSize: number;
-  /** Fraction held out from the end (tfjs takes it before shuffling, so it is deterministic). */
+  /** Fraction held out from the end, before any shuffling (so the same samples always validate). */
   validationSplit?: number;
   /** Explicit validation samples; wins over `validationSplit`. */
   validationData?: { inputs: number[][]; targets: number[] };
   /** Shuffle training samples each epoch (default true). */
   shuffle?: boolean;
   /**
+   * Seed of the per-epoch shuffle. With it (and a seeded model), the same
+   * samples on the same backend train the same model, run after run; without
+   * it each run shuffles differently.
+   */
+  shuffleSeed?: number;
+  /**
+   * With validation samples: end with the weights of the epoch whose
+   * validation loss was lowest, not those of the last epoch (a late epoch can
+   * overshoot on noisy data). Default false.
+   */
+  restoreBest?: boolean;
+  /**
    * How often fit yields to the event loop (tfjs `yieldEvery`; default tfjs's
    * `auto`). A service that trains while it answers requests passes `batch`.
    */
   yieldEvery?: "auto" | "batch" | "epoch" | "never" | number;
+  /** After each epoch. Setting `model.stopTraining` in it ends training after that epoch. */
   onEpochEnd?: (report: EpochReport) => void | Promise<void>;
 }
 
@@ -118,44 +132,75 @@ export interface TrainOptions {
 export interface TrainHistory {
   loss: number[];
   valLoss?: number[];
+  /** With `restoreBest`: the 0-based epoch whose weights the model ended with. */
+  bestEpoch?: number;
 }
 
-/** Fits `model` (compiled, e.g. by `createForecastModel`) and returns its losses; input tensors are disposed. */
+/** A permutation of 0..n-1 (Fisher–Yates) drawn from `next`. */
+function permutation(n: number, next: () => number): Int32Array {
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}
+
+/**
+ * Fits `model` (compiled, e.g. by `createForecastModel`) and returns its
+ * losses; every tensor it makes is disposed. One `fit` per epoch, on samples
+ * in an order drawn from `shuffleSeed`, so runs can be reproduced (tfjs's own
+ * shuffle uses `Math.random`); the optimizer's state carries across epochs.
+ */
 export async function trainForecastModel(tf: Tf, model: LayersModel, options: TrainOptions): Promise<TrainHistory> {
-  const { inputs, targets, epochs, batchSize, validationSplit, validationData, shuffle = true, yieldEvery, onEpochEnd } = options;
+  const { inputs, targets, epochs, batchSize, validationSplit, validationData, shuffle = true, shuffleSeed, restoreBest = false, yieldEvery, onEpochEnd } = options;
   if (inputs.length === 0 || inputs.length !== targets.length) throw new RangeError(`need as many targets as inputs, and at least one (got ${inputs.length} inputs, ${targets.length} targets)`);
-  const x = tf.tensor2d(inputs);
-  const y = tf.tensor2d(targets, [targets.length, 1]);
-  const val = validationData ? [tf.tensor2d(validationData.inputs), tf.tensor2d(validationData.targets, [validationData.targets.length, 1])] as const : undefined;
-  const trainSamples = val || !validationSplit ? inputs.length : inputs.length - Math.floor(inputs.length * validationSplit);
-  let epochStart = performance.now();
+  const held = validationData ? 0 : validationSplit ? Math.floor(inputs.length * validationSplit) : 0;
+  const trainSamples = inputs.length - held;
+  if (trainSamples === 0) throw new RangeError(`validationSplit ${validationSplit} leaves no training sample of ${inputs.length}`);
+  const validation = validationData ?? (held > 0 ? { inputs: inputs.slice(trainSamples), targets: targets.slice(trainSamples) } : undefined);
+  const x = tf.tensor2d(inputs.slice(0, trainSamples));
+  const y = tf.tensor2d(targets.slice(0, trainSamples), [trainSamples, 1]);
+  const val = validation && validation.inputs.length > 0 ? ([tf.tensor2d(validation.inputs), tf.tensor2d(validation.targets, [validation.targets.length, 1])] as const) : undefined;
+  const next = shuffleSeed === undefined ? Math.random : createRandom(shuffleSeed, "epoch-order").next;
+  const history: { loss: number[]; valLoss: number[] } = { loss: [], valLoss: [] };
+  let best: { epoch: number; valLoss: number; weights: Tensor[] } | undefined;
+  model.stopTraining = false;
   try {
-    const history = await model.fit(x, y, {
-      epochs,
-      batchSize,
-      shuffle,
-      verbose: 0,
-      ...(yieldEvery === undefined ? {} : { yieldEvery }),
-      ...(val ? { validationData: [val[0], val[1]] } : validationSplit ? { validationSplit } : {}),
-      callbacks: {
-        onEpochBegin: async () => {
-          epochStart = performance.now();
-        },
-        onEpochEnd: async (epoch, logs) => {
-          const report: EpochReport = { epoch, loss: Number(logs?.loss), samples: trainSamples, durationMs: performance.now() - epochStart };
-          if (logs?.val_loss !== undefined) report.valLoss = Number(logs.val_loss);
-          await onEpochEnd?.(report);
-        },
-      },
-    });
-    const loss = (history.history.loss ?? []).map(Number);
-    const valLoss = history.history.val_loss?.map(Number);
-    return valLoss ? { loss, valLoss } : { loss };
+    for (let epoch = 0; epoch < epochs && !model.stopTraining; epoch++) {
+      const started = performance.now();
+      const order = shuffle ? tf.tensor1d(permutation(trainSamples, next), "int32") : undefined;
+      const [xs, ys] = order ? [tf.gather(x, order), tf.gather(y, order)] : [x, y];
+      let logs;
+      try {
+        const fitted = await model.fit(xs, ys, {
+          epochs: 1,
+          batchSize,
+          shuffle: false,
+          verbose: 0,
+          ...(yieldEvery === undefined ? {} : { yieldEvery }),
+          ...(val ? { validationData: [val[0], val[1]] } : {}),
+        });
+        logs = fitted.history;
+      } finally {
+        if (order) tf.dispose([order, xs, ys]);
+      }
+      const report: EpochReport = { epoch, loss: Number(logs.loss?.[0]), samples: trainSamples, durationMs: performance.now() - started };
+      history.loss.push(report.loss);
+      if (val) {
+        report.valLoss = Number(logs.val_loss?.[0]);
+        history.valLoss.push(report.valLoss);
+        if (restoreBest && Number.isFinite(report.valLoss) && (!best || report.valLoss < best.valLoss)) {
+          if (best) tf.dispose(best.weights);
+          best = { epoch, valLoss: report.valLoss, weights: model.getWeights().map((w) => w.clone()) };
+        }
+      }
+      await onEpochEnd?.(report);
+    }
+    if (best) model.setWeights(best.weights);
+    return { loss: history.loss, ...(val ? { valLoss: history.valLoss } : {}), ...(best ? { bestEpoch: best.epoch } : {}) };
   } finally {
-    x.dispose();
-    y.dispose();
-    val?.[0].dispose();
-    val?.[1].dispose();
+    tf.dispose([x, y, ...(val ?? []), ...(best?.weights ?? [])]);
   }
 }
 

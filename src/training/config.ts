@@ -22,7 +22,7 @@ export const TrainingConfig = z.strictObject({
   window: z.number().int().min(1).max(256).default(DEFAULT_WINDOW),
   hidden: z.array(z.number().int().min(1).max(1024)).max(4).default([32, 16]),
   learningRate: z.number().positive().max(1).default(0.002),
-  /** Seed of the initial weights. */
+  /** Seed of the initial weights and of the epochs' sample order: a run is reproducible on the same backend. */
   seed: z.number().int().min(0).default(42),
   /** Chronological split: the newest `test` share is held out, the `validation` share before it validates epochs. */
   split: z.strictObject({ validation: fraction().default(0.15), test: fraction().default(0.15) }).prefault({}),

@@ -120,6 +120,10 @@ export async function executeRun(deps: RunDeps, run: RunState): Promise<RunOutco
       validationData: validation,
       epochs,
       batchSize: config.batchSize,
+      // Reproducible: the same readings, settings and backend train the same model.
+      shuffleSeed: config.seed,
+      // The published weights are those of the epoch that validated best.
+      restoreBest: true,
       // The cloud process answers offload requests while it trains: give the event loop every batch.
       yieldEvery: "batch",
       onEpochEnd: async (report) => {
@@ -154,7 +158,9 @@ export async function executeRun(deps: RunDeps, run: RunState): Promise<RunOutco
     const production = parent ? await compareWithProduction({ tf, js, logger: log }, parent, readings, test.targetSeqs, request.force) : undefined;
 
     stage = "publish";
-    const trainingMetrics = { loss: history.loss.at(-1) ?? Number.NaN, valLoss: history.valLoss?.at(-1) ?? Number.NaN, epochs: history.loss.length, trainSamples: samples.train };
+    // The losses of the epoch whose weights are published (1-based, as the epoch events count).
+    const kept = history.bestEpoch ?? history.loss.length - 1;
+    const trainingMetrics = { loss: history.loss[kept] ?? Number.NaN, valLoss: history.valLoss?.[kept] ?? Number.NaN, epochs: history.loss.length, bestEpoch: kept + 1, trainSamples: samples.train };
     const outcome = await gateAndPublish(
       { js, tf, source, ...(deps.signer ? { signer: deps.signer } : {}) },
       { runId, model: net, dataset: { ...dataset, fromSeq: dataset.fromSeq, toSeq: dataset.toSeq }, evaluation, ...(production ? { production } : {}), force: request.force, quantization: config.quantization, trainingMetrics },
