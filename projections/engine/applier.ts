@@ -147,6 +147,7 @@ export function createApplier(options: ApplierOptions) {
       ...(bounds.until ? { until: bounds.until } : {}),
       ...(bounds.follow ? { follow: true } : {}),
       signal: bounds.signal ? AbortSignal.any([bounds.signal, stopReading.signal]) : stopReading.signal,
+      onReplace: (why) => log.info({ why, lastSeq: state.last_seq }, "stream read replaced its consumer; reading on after the last message taken"),
     });
     // Messages arrive in batches taken synchronously: no promise per event on this path.
     try {
@@ -182,11 +183,15 @@ export function createApplier(options: ApplierOptions) {
           state.last_seq = seq;
           state.last_stored_at = storedAtOf(storedAtMs);
           if (batch.length >= batchSize) flush();
-          else if (pending === 0) {
-            // Caught up: a bounded run commits now; a live one lets what arrives in the next moments join the commit.
-            if (!bounds.follow || lingerMs <= 0) flush();
-            else lingering ??= setTimeout(lingerFlush, lingerMs);
-          }
+          // Caught up: a bounded run commits now.
+          else if (pending === 0 && !bounds.follow) flush();
+        }
+        // A live run commits what it took within lingerMs, so what arrives in the next moments joins the commit.
+        // Not only when the server's pending count says 0: that count is the consumer's running tally at
+        // delivery, and a last message whose count is off by one must not hold the batch back until the next comes.
+        if (bounds.follow && (batch.length > 0 || state.last_seq !== result.lastSeq)) {
+          if (lingerMs <= 0) flush();
+          else lingering ??= setTimeout(lingerFlush, lingerMs);
         }
       }
     }
