@@ -123,7 +123,9 @@ const BOUNDED_REOPEN_ATTEMPTS = 6;
  * pull, which an idle consumer answers every few seconds, for longer than that
  * can take) drops the consumer and opens a new one after the last message
  * taken: nothing skipped, nothing twice. A follow read retries that until it
- * works or is aborted; a bounded read throws after a few tries.
+ * works or is aborted; a bounded read throws after a few tries. A pull older
+ * than its expiry no longer counts as asked for, even if its 408 never came
+ * (`PULL_OVER_MS`), so the read pulls again on the same consumer.
  *
  * A connection that may not create consumers in `domain` (an edge's, reading
  * the cloud: `readThroughGets`) reads the same messages through message gets.
