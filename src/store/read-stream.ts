@@ -328,8 +328,10 @@ export async function* readBatches(nc: NatsConnection, options: ReadOptions): As
     const live = r.pullsSentAt.findIndex((sentAt) => now - sentAt < PULL_OVER_MS);
     if (live === 0) return;
     r.pullsSentAt.splice(0, live === -1 ? r.pullsSentAt.length : live);
+    // Usually their 408s came and took back what they asked for: then nothing changes (and no extra pull goes out).
+    const asked = r.requested;
     r.requested = Math.min(r.requested, r.pullsSentAt.length * batch);
-    pullMore(r);
+    if (r.requested < asked) pullMore(r);
   };
 
   /** A replacement for a stalled consumer: retried with backoff (a follow read until it works or is aborted). */
