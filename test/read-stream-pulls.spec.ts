@@ -32,7 +32,7 @@ describe("a follow read while its stream fills", () => {
   // sent no more pulls, heard nothing, and only went on when its silence watchdog replaced the consumer.
   it("never waits on pulls the server no longer holds: every reader gets every message, in order, on the consumer it opened", { timeout: 120_000 }, async () => {
     const all = simulatedReadings(EDGE, (ROUNDS * PER_ROUND) / 4);
-    const signal = AbortSignal.timeout(110_000);
+    const stop = new AbortController();
     const readers = Array.from({ length: READERS }, (_, r) => ({ fromSeq: 1 + r * 50, seqs: [] as number[], replaced: [] as string[] }));
     const reads: Promise<void>[] = [];
     const feeding = (async () => {
@@ -42,7 +42,7 @@ describe("a follow read while its stream fills", () => {
     for (const reader of readers) {
       reads.push(
         (async () => {
-          const batches = readBatches(cloud, { stream: "READINGS", domain: CLOUD_DOMAIN, subject: "tide.reading.>", fromSeq: reader.fromSeq, follow: true, signal, onReplace: (why) => void reader.replaced.push(why) });
+          const batches = readBatches(cloud, { stream: "READINGS", domain: CLOUD_DOMAIN, subject: "tide.reading.>", fromSeq: reader.fromSeq, follow: true, signal: stop.signal, onReplace: (why) => void reader.replaced.push(why) });
           for await (const batch of batches) for (const m of batch) reader.seqs.push(m.seq);
         })(),
       );
@@ -50,7 +50,13 @@ describe("a follow read while its stream fills", () => {
     }
     await feeding;
     const total = ROUNDS * PER_ROUND;
-    await eventually(() => readers.filter((r) => r.seqs.at(-1) !== total).length, (behind) => behind === 0, 60_000, "every reader at the stream's end");
+    try {
+      await eventually(() => readers.filter((r) => r.seqs.at(-1) !== total).length, (behind) => behind === 0, 60_000, "every reader at the stream's end");
+    } finally {
+      // The reads end (and delete their consumers) before the servers stop.
+      stop.abort();
+      await Promise.all(reads);
+    }
     for (const reader of readers) {
       expect(reader.replaced).toEqual([]);
       expect(reader.seqs).toEqual(Array.from({ length: total - reader.fromSeq + 1 }, (_, i) => reader.fromSeq + i));

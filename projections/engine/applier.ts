@@ -116,10 +116,12 @@ export function createApplier(options: ApplierOptions) {
       checkpoints.put(next);
     });
     let lingering: ReturnType<typeof setTimeout> | undefined;
+    /** Events taken (or skipped) since the last commit. */
+    const uncommitted = () => batch.length > 0 || state.last_seq !== result.lastSeq;
     const flush = () => {
       clearTimeout(lingering);
       lingering = undefined;
-      if (state.last_seq === result.lastSeq && batch.length === 0) return;
+      if (!uncommitted()) return;
       commit(batch, state);
       result.applied += batch.length;
       result.lastSeq = state.last_seq;
@@ -189,7 +191,7 @@ export function createApplier(options: ApplierOptions) {
         // A live run commits what it took within lingerMs, so what arrives in the next moments joins the commit.
         // Not only when the server's pending count says 0: that count is the consumer's running tally at
         // delivery, and a last message whose count is off by one must not hold the batch back until the next comes.
-        if (bounds.follow && (batch.length > 0 || state.last_seq !== result.lastSeq)) {
+        if (bounds.follow && uncommitted()) {
           if (lingerMs <= 0) flush();
           else lingering ??= setTimeout(lingerFlush, lingerMs);
         }
